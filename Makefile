@@ -1,0 +1,42 @@
+# The README's two commands: `make demo` runs the main job, `make test` passes the tests.
+# Both install what they need; nothing has to be set up by hand.
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+FUZZ_RUNS ?= 20000
+
+.PHONY: demo test install install-test lint test-compiled test-pure fuzz bench clean
+
+install:
+	$(PIP) install --quiet --disable-pip-version-check -e .
+
+install-test:
+	$(PIP) install --quiet --disable-pip-version-check -e ".[test,fuzz]"
+
+demo: install
+	$(PYTHON) examples/demo_xml.py
+
+# The whole suite twice: with the compiled extension (parser tests also run the pure parser),
+# then with FASTXMPP_NO_EXTENSIONS=1 (everything pure Python). A short fuzz run and ruff close it.
+test: install-test test-compiled test-pure fuzz lint
+
+test-compiled:
+	FASTXMPP_REQUIRE_EXTENSIONS=1 $(PYTHON) -m pytest tests
+
+test-pure:
+	FASTXMPP_NO_EXTENSIONS=1 $(PYTHON) -m pytest tests
+
+fuzz:
+	$(PYTHON) fuzz/fuzz_parser.py -runs=$(FUZZ_RUNS) -seed=1
+
+lint:
+	$(PYTHON) -m ruff check fastxmpp tests benchmarks examples fuzz ext/gen_nametab.py
+	$(PYTHON) -m ruff format --check fastxmpp tests benchmarks examples fuzz ext/gen_nametab.py
+
+bench: install
+	$(PIP) install --quiet --disable-pip-version-check -e ".[bench]"
+	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=mean,ops,rounds \
+		--benchmark-group-by=group --benchmark-json=build/bench.json
+	$(PYTHON) benchmarks/report.py build/bench.json
+
+clean:
+	rm -rf build dist *.egg-info fastxmpp/*.so fastxmpp/*.c

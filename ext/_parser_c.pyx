@@ -1,0 +1,1682 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""The compiled XMPP stream parser: one pass over the bytes in C, one Element per stanza.
+
+It is a resumable state machine: every byte is examined once (a multi-byte character cut by a
+read is looked at again, at most three bytes), so feeding one byte at a time is as linear as
+feeding megabytes. The bytes of the stanza being read stay in a buffer and the tree is built from
+spans of it; validation (UTF-8, XML 1.0 characters, names, namespaces, the RFC 6120 restrictions,
+the limits) is complete before an element is handed out.
+
+It follows the pure-Python parser (``fastxmpp/_parser_py.py``, expat with strict handlers) rule
+for rule: same items, same error conditions; the test suite runs against both.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
+from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy, memmove, memcmp
+
+from fastxmpp._xmlcore_c cimport Element
+
+from fastxmpp._events import StreamClose, StreamOpen
+from fastxmpp._limits import (
+    DEFAULT_MAX_ATTRIBUTES,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_STANZA_SIZE,
+    check_limits,
+)
+from fastxmpp.errors import StreamError
+
+cdef extern from "Python.h":
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    void* PyUnicode_DATA(object o)
+
+cdef extern from "_nametab.h":
+    ctypedef struct fx_range:
+        unsigned short lo
+        unsigned short hi
+    const int fx_name_start_count
+    const fx_range fx_name_start[]
+    const int fx_name_char_count
+    const fx_range fx_name_char[]
+
+cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
+cdef str S_XMLNS_NS = "http://www.w3.org/2000/xmlns/"
+cdef str S_STREAM_NS = "http://etherx.jabber.org/streams"
+
+# -- character classes ----------------------------------------------------------------------
+
+cdef enum:
+    C_NSTART = 1   # ASCII name-start character (no colon: names are namespace-aware)
+    C_NAME = 2     # ASCII name character
+    C_WS = 4       # XML white space
+    C_TEXT = 8     # plain character data: needs no second look
+    C_AVAL = 16    # plain attribute-value byte
+    C_CHAR = 32    # ASCII character allowed in XML 1.0
+
+cdef unsigned char CLS[256]
+
+
+cdef void _init_classes():
+    cdef int c
+    for c in range(256):
+        CLS[c] = 0
+    for c in range(0x20, 0x80):
+        CLS[c] |= C_CHAR | C_TEXT | C_AVAL
+    for c in (9, 10, 13):
+        CLS[c] |= C_CHAR | C_WS
+    CLS[32] |= C_WS
+    CLS[9] |= C_TEXT
+    CLS[10] |= C_TEXT
+    for c in (ord('<'), ord('&'), ord(']')):
+        CLS[c] &= ~C_TEXT
+    for c in (ord('<'), ord('&'), ord("'"), ord('"')):
+        CLS[c] &= ~C_AVAL
+    for c in range(ord('a'), ord('z') + 1):
+        CLS[c] |= C_NSTART | C_NAME
+    for c in range(ord('A'), ord('Z') + 1):
+        CLS[c] |= C_NSTART | C_NAME
+    CLS[ord('_')] |= C_NSTART | C_NAME
+    for c in range(ord('0'), ord('9') + 1):
+        CLS[c] |= C_NAME
+    CLS[ord('.')] |= C_NAME
+    CLS[ord('-')] |= C_NAME
+
+
+_init_classes()
+
+
+cdef inline int _utf8(const unsigned char* p, Py_ssize_t avail, Py_UCS4* cp) noexcept nogil:
+    """Length of the character at ``p``: 0 when cut short, -1 when not UTF-8 or not XML 1.0."""
+    cdef unsigned char c = p[0], c1, c2, c3
+    cdef Py_UCS4 v
+    if c < 0x80:
+        if CLS[c] & C_CHAR:
+            cp[0] = c
+            return 1
+        return -1
+    if c < 0xC2:
+        return -1
+    if avail < 2:
+        return 0
+    c1 = p[1]
+    if (c1 & 0xC0) != 0x80:
+        return -1
+    if c < 0xE0:
+        cp[0] = ((c & 0x1F) << 6) | (c1 & 0x3F)
+        return 2
+    if c < 0xF0:
+        if (c == 0xE0 and c1 < 0xA0) or (c == 0xED and c1 > 0x9F):
+            return -1
+        if avail < 3:
+            return 0
+        c2 = p[2]
+        if (c2 & 0xC0) != 0x80:
+            return -1
+        v = ((c & 0x0F) << 12) | ((c1 & 0x3F) << 6) | (c2 & 0x3F)
+        if v == 0xFFFE or v == 0xFFFF:
+            return -1
+        cp[0] = v
+        return 3
+    if c > 0xF4 or (c == 0xF0 and c1 < 0x90) or (c == 0xF4 and c1 > 0x8F):
+        return -1
+    if avail < 3:
+        return 0
+    c2 = p[2]
+    if (c2 & 0xC0) != 0x80:
+        return -1
+    if avail < 4:
+        return 0
+    c3 = p[3]
+    if (c3 & 0xC0) != 0x80:
+        return -1
+    cp[0] = ((c & 0x07) << 18) | ((c1 & 0x3F) << 12) | ((c2 & 0x3F) << 6) | (c3 & 0x3F)
+    return 4
+
+
+cdef inline bint _in_ranges(Py_UCS4 cp, const fx_range* table, int count) noexcept nogil:
+    cdef int lo = 0, hi = count - 1, mid
+    if cp > 0xFFFF:
+        return False  # expat: no name characters outside the BMP
+    while lo <= hi:
+        mid = (lo + hi) >> 1
+        if cp < table[mid].lo:
+            hi = mid - 1
+        elif cp > table[mid].hi:
+            lo = mid + 1
+        else:
+            return True
+    return False
+
+
+cdef inline Py_UCS4 _hexval(unsigned char c) noexcept nogil:
+    if c <= 57:
+        return c - 48
+    return (c | 32) - 87
+
+
+cdef inline bint _is_xml_char(Py_UCS4 cp) noexcept nogil:
+    if cp < 0x20:
+        return cp == 9 or cp == 10 or cp == 13
+    return cp <= 0xD7FF or (0xE000 <= cp <= 0xFFFD) or (0x10000 <= cp <= 0x10FFFF)
+
+
+# -- scanner states ---------------------------------------------------------------------------
+
+cdef enum:
+    ST_START        # document start: byte-order mark, XML declaration
+    ST_DECL         # inside the XML declaration, looking for '?>'
+    ST_MISC         # outside the root element: white space and markup
+    ST_LT           # after '<'
+    ST_BANG         # after '<!'
+    ST_COMMENT      # inside '<!--'
+    ST_PI_TARGET    # after '<?'
+    ST_PI           # inside a processing instruction
+    ST_DOCTYPE      # after '<!DOCTYPE'
+    ST_TAG_NAME     # start-tag name
+    ST_TAG          # inside a start tag, between attributes
+    ST_ATT_NAME
+    ST_ATT_EQ
+    ST_ATT_QUOTE
+    ST_ATT_VALUE
+    ST_TAG_SLASH    # after '/' in a start tag
+    ST_ETAG_NAME    # end-tag name
+    ST_ETAG         # after the end-tag name
+    ST_TEXT         # character data inside an element
+    ST_CDATA
+    ST_REF          # a reference; returns to ref_ret
+
+# flags of a text run or attribute value
+cdef enum:
+    F_NONASCII = 1
+    F_REF = 2       # contains references
+    F_CR = 4        # contains CR (line ends to normalise)
+    F_CDATA = 8     # contains CDATA sections
+    F_WS = 16       # attribute value contains TAB/LF/CR (normalised to spaces)
+
+cdef struct Attr:
+    Py_ssize_t ns, ne        # name span
+    Py_ssize_t colon         # offset of ':' in the name, or -1
+    Py_ssize_t vs, ve        # value span
+    unsigned int flags
+    int is_decl
+    PyObject* uri            # resolved namespace (borrowed from a binding), NULL for none
+
+cdef struct Binding:
+    char* prefix             # owned copy; plen 0 for the default namespace
+    Py_ssize_t plen
+    PyObject* uri            # owned reference; "" undeclares the default namespace
+
+cdef struct Open:
+    Py_ssize_t qs, qe        # qualified name span in the buffer (stanza levels)
+    Py_ssize_t nbind         # bindings in force before this element
+
+cdef enum:
+    CACHE_SIZE = 2048      # entries of the name cache (a power of two)
+    CACHE_LOCAL = 48       # longest local name (or namespace name) it keeps
+    URI_CACHE_SIZE = 256   # entries of the namespace-name cache
+
+cdef struct CacheEntry:
+    PyObject* uri
+    PyObject* value
+    Py_ssize_t llen
+    unsigned char local[CACHE_LOCAL]
+
+cdef CacheEntry NAME_CACHE[CACHE_SIZE]
+cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
+cdef dict URI_INTERN = {}
+
+
+cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen, bint nonascii):
+    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity."""
+    cdef size_t h = <size_t><PyObject*>uri * 31
+    cdef Py_ssize_t i
+    cdef CacheEntry* e
+    cdef object name
+    for i in range(llen):
+        h = (h ^ local[i]) * 16777619
+    e = &NAME_CACHE[(h ^ (h >> 15)) & (CACHE_SIZE - 1)]
+    if e.value != NULL and e.uri == <PyObject*>uri and e.llen == llen and memcmp(e.local, local, llen) == 0:
+        return <object>e.value
+    name = _decode(local, llen, nonascii)
+    if uri is not None and len(<str>uri) > 0:
+        name = "{" + uri + "}" + name
+    if llen <= CACHE_LOCAL:
+        Py_XDECREF(e.value)
+        Py_XDECREF(e.uri)
+        Py_INCREF(name)
+        Py_INCREF(uri)
+        e.value = <PyObject*>name
+        e.uri = <PyObject*>uri
+        e.llen = llen
+        memcpy(e.local, local, llen)
+    return name
+
+
+cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonascii):
+    cdef object s
+    if nonascii:
+        return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+    s = PyUnicode_New(length, 127)
+    memcpy(PyUnicode_DATA(s), p, length)
+    return s
+
+
+cdef object _intern_uri(object uri):
+    cdef object known = URI_INTERN.get(uri)
+    if known is not None:
+        return known
+    if len(URI_INTERN) < 4096:
+        URI_INTERN[uri] = uri
+    return uri
+
+
+cdef class StreamParserC:
+    """Incremental XMPP stream parser, compiled (see :class:`fastxmpp.xml.StreamParser`)."""
+
+    cdef readonly Py_ssize_t max_stanza_size
+    cdef readonly Py_ssize_t max_depth
+    cdef readonly Py_ssize_t max_attributes
+    # buffer: bytes not yet released; offsets below are indexes into it
+    cdef unsigned char* buf
+    cdef Py_ssize_t cap, n, pos, base
+    cdef int state
+    cdef int sub                # small per-state counter
+    cdef Py_ssize_t tok         # start of the current markup token ('<')
+    cdef Py_ssize_t mark        # start of the current name or value
+    cdef Py_ssize_t colon       # ':' in the current name, or -1
+    cdef unsigned int vflags
+    cdef int quote
+    cdef bint had_ws
+    cdef bint pi_xml
+    # references
+    cdef int ref_ret, ref_kind
+    cdef Py_ssize_t ref_start
+    cdef Py_UCS4 ref_val
+    # text
+    cdef Py_ssize_t text_start  # start of the pending text run, or -1
+    cdef unsigned int text_flags
+    cdef bint level_bad         # non-white-space data between stanzas, not yet reported
+    # the start tag being read
+    cdef Py_ssize_t name_s, name_e, name_colon
+    cdef Attr* atts
+    cdef Py_ssize_t natt, atts_cap
+    # open elements
+    cdef Open* open
+    cdef Py_ssize_t depth, open_cap
+    cdef bytes root_qname
+    cdef object stanza          # the stanza being built (it owns the elements below)
+    cdef PyObject** els         # open elements by depth (borrowed from the stanza tree)
+    cdef Py_ssize_t stanza_start  # '<' of the stanza (or of markup between stanzas), or -1
+    # namespaces in force
+    cdef Binding* binds
+    cdef Py_ssize_t nbind, bind_cap
+    # output and end states
+    cdef list items
+    cdef object error
+    cdef bint started, closed
+    cdef unsigned char* scratch
+    cdef Py_ssize_t scratch_cap
+
+    def __cinit__(self):
+        self.buf = NULL
+        self.atts = NULL
+        self.open = NULL
+        self.els = NULL
+        self.binds = NULL
+        self.scratch = NULL
+
+    def __init__(
+        self,
+        *,
+        max_stanza_size=DEFAULT_MAX_STANZA_SIZE,
+        max_depth=DEFAULT_MAX_DEPTH,
+        max_attributes=DEFAULT_MAX_ATTRIBUTES,
+    ):
+        check_limits(max_stanza_size, max_depth, max_attributes)
+        self.max_stanza_size = max_stanza_size
+        self.max_depth = max_depth
+        self.max_attributes = max_attributes
+        self.reset()
+
+    def __dealloc__(self):
+        self._free_bindings(0)
+        free(self.buf)
+        free(self.atts)
+        free(self.open)
+        free(self.els)
+        free(self.binds)
+        free(self.scratch)
+
+    def reset(self):
+        """Forget the current document: the next bytes start a new stream (after STARTTLS/SASL)."""
+        self._free_bindings(0)
+        if self.buf == NULL:
+            self.cap = 65536
+            self.buf = <unsigned char*>malloc(self.cap)
+            self.atts_cap = 16
+            self.atts = <Attr*>malloc(self.atts_cap * sizeof(Attr))
+            self.open_cap = self.max_depth + 3
+            self.open = <Open*>malloc(self.open_cap * sizeof(Open))
+            self.els = <PyObject**>malloc(self.open_cap * sizeof(PyObject*))
+            self.bind_cap = 16
+            self.binds = <Binding*>malloc(self.bind_cap * sizeof(Binding))
+            self.scratch_cap = 4096
+            self.scratch = <unsigned char*>malloc(self.scratch_cap)
+            if not (self.buf and self.atts and self.open and self.els and self.binds and self.scratch):
+                raise MemoryError()
+        self.n = 0
+        self.pos = 0
+        self.base = 0
+        self.state = ST_START
+        self.sub = 0
+        self.tok = -1
+        self.mark = -1
+        self.colon = -1
+        self.text_start = -1
+        self.text_flags = 0
+        self.level_bad = False
+        self.natt = 0
+        self.depth = 0
+        self.root_qname = None
+        self.stanza = None
+        self.stanza_start = -1
+        self.items = []
+        self.error = None
+        self.started = False
+        self.closed = False
+        self._bind(b"xml", 3, S_XML_NS)
+
+    # -- namespace bindings -------------------------------------------------------------------
+
+    cdef int _bind(self, const unsigned char* prefix, Py_ssize_t plen, object uri) except -1:
+        cdef Binding* b
+        if self.nbind == self.bind_cap:
+            b = <Binding*>realloc(self.binds, 2 * self.bind_cap * sizeof(Binding))
+            if b == NULL:
+                raise MemoryError()
+            self.binds = b
+            self.bind_cap *= 2
+        b = &self.binds[self.nbind]
+        b.prefix = <char*>malloc(plen + 1)
+        if b.prefix == NULL:
+            raise MemoryError()
+        memcpy(b.prefix, prefix, plen)
+        b.plen = plen
+        Py_INCREF(uri)
+        b.uri = <PyObject*>uri
+        self.nbind += 1
+        return 0
+
+    cdef void _free_bindings(self, Py_ssize_t keep):
+        while self.nbind > keep:
+            self.nbind -= 1
+            free(self.binds[self.nbind].prefix)
+            Py_DECREF(<object>self.binds[self.nbind].uri)
+
+    cdef inline PyObject* _lookup(self, const unsigned char* prefix, Py_ssize_t plen):
+        """The URI bound to ``prefix`` (NULL when unbound; "" when the default is undeclared)."""
+        cdef Py_ssize_t i = self.nbind - 1
+        cdef Binding* b
+        while i >= 0:
+            b = &self.binds[i]
+            if b.plen == plen and memcmp(b.prefix, prefix, plen) == 0:
+                return b.uri
+            i -= 1
+        return NULL
+
+    # -- errors ---------------------------------------------------------------------------------
+
+    cdef int _fail(self, str condition, str text) except -1:
+        items = self.items
+        self.items = []
+        self.error = StreamError(condition, text, events=items)
+        self.stanza = None
+        raise self.error
+
+    cdef int _bad(self, str text) except -1:
+        return self._fail("not-well-formed", text)
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def feed(self, data):
+        """Parse ``data``; return the items it completed: StreamOpen, Element, StreamClose."""
+        cdef Py_ssize_t length, keep
+        cdef const char* p
+        if self.error is not None:
+            raise StreamError(self.error.condition, self.error.text)
+        if type(data) is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"feed() takes bytes, not {type(data).__name__}")
+            data = bytes(data)
+        length = PyBytes_GET_SIZE(data)
+        p = PyBytes_AS_STRING(data)
+        # release what no state refers to any more, when that is worth a move
+        keep = self._keep()
+        if keep > 0 and (keep >= self.n - keep or self.n + length > self.cap):
+            memmove(self.buf, self.buf + keep, self.n - keep)
+            self._shift(keep)
+        if self.n + length > self.cap:
+            self._grow(self.n + length)
+        memcpy(self.buf + self.n, p, length)
+        self.n += length
+        self._scan()
+        self._at_end_of_feed()
+        items = self.items
+        self.items = []
+        return items
+
+    cdef Py_ssize_t _keep(self):
+        """The first buffer offset that a state still refers to."""
+        if self.depth >= 2 or self.stanza_start >= 0:
+            return self.stanza_start
+        if self.state == ST_REF:
+            return self.ref_start
+        if self.state == ST_TEXT or self.state == ST_MISC or self.state == ST_START:
+            return self.pos
+        return self.tok if self.tok >= 0 else self.pos
+
+    cdef void _shift(self, Py_ssize_t d):
+        cdef Py_ssize_t i
+        self.n -= d
+        self.pos -= d
+        self.base += d
+        if self.tok >= 0:
+            self.tok -= d
+        if self.mark >= 0:
+            self.mark -= d
+        if self.colon >= 0:
+            self.colon -= d
+        if self.ref_start >= 0:
+            self.ref_start -= d
+        if self.text_start >= 0:
+            self.text_start -= d
+        if self.stanza_start >= 0:
+            self.stanza_start -= d
+        self.name_s -= d
+        self.name_e -= d
+        if self.name_colon >= 0:
+            self.name_colon -= d
+        for i in range(self.natt):
+            self.atts[i].ns -= d
+            self.atts[i].ne -= d
+            self.atts[i].vs -= d
+            self.atts[i].ve -= d
+            if self.atts[i].colon >= 0:
+                self.atts[i].colon -= d
+        for i in range(2, self.depth + 1):
+            self.open[i].qs -= d
+            self.open[i].qe -= d
+
+    cdef int _grow(self, Py_ssize_t need) except -1:
+        cdef Py_ssize_t cap = self.cap
+        cdef unsigned char* b
+        while cap < need:
+            cap *= 2
+        b = <unsigned char*>realloc(self.buf, cap)
+        if b == NULL:
+            raise MemoryError()
+        self.buf = b
+        self.cap = cap
+        return 0
+
+    cdef int _at_end_of_feed(self) except -1:
+        """Report what expat reports when a read ends: data between stanzas, the size limit."""
+        cdef Py_ssize_t limit = self.max_stanza_size
+        if self.depth == 1 and self.level_bad:
+            self._fail("bad-format", "character data between stanzas")
+        if self.depth >= 1 and self.stanza_start >= 0:
+            if self.n - self.stanza_start > limit:
+                self._fail("policy-violation", f"stanza larger than {limit} bytes")
+        elif self.depth == 0 and not self.closed and self.base + self.n > limit:
+            self._fail("policy-violation", f"stream header larger than {limit} bytes")
+        return 0
+
+    # -- the scanner ----------------------------------------------------------------------------
+
+    cdef int _scan(self) except -1:
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t pos = self.pos
+        cdef int state = self.state
+        cdef unsigned char c
+        cdef int k
+        cdef Py_UCS4 cp
+        cdef Py_ssize_t i
+        while True:
+            if state == ST_TEXT:
+                if self.depth >= 2:
+                    # the hot loop: plain character data inside a stanza
+                    if self.text_start < 0 and pos < n and s[pos] != 60:
+                        self.text_start = pos
+                    while True:
+                        while pos < n and CLS[s[pos]] & C_TEXT:
+                            pos += 1
+                        if pos >= n:
+                            break
+                        c = s[pos]
+                        if c == 60:  # '<'
+                            break
+                        if c >= 0x80:
+                            k = _utf8(s + pos, n - pos, &cp)
+                            if k <= 0:
+                                if k == 0:
+                                    break
+                                self.pos = pos
+                                self._bad("invalid UTF-8 or a character XML does not allow")
+                            self.text_flags |= F_NONASCII
+                            pos += k
+                        elif c == 38:  # '&'
+                            break
+                        elif c == 13:
+                            self.text_flags |= F_CR
+                            pos += 1
+                        elif c == 93:  # ']': ']]>' is not allowed in text
+                            if n - pos >= 3:
+                                if s[pos + 1] == 93 and s[pos + 2] == 62:
+                                    self._bad("']]>' in character data")
+                                pos += 1
+                            elif n - pos == 2 and s[pos + 1] != 93:
+                                pos += 1
+                            else:
+                                break  # wait: this may be the start of ']]>'
+                        else:
+                            self._bad("a control character XML does not allow")
+                    if pos >= n or s[pos] != 60 and s[pos] != 38:
+                        break  # need more data
+                    if s[pos] == 38:
+                        self.text_flags |= F_REF
+                        self.ref_ret = ST_TEXT
+                        self.ref_kind = 0
+                        self.ref_start = pos
+                        pos += 1
+                        state = ST_REF
+                        continue
+                    self.tok = pos
+                    pos += 1
+                    state = ST_LT
+                    continue
+                # between stanzas: only white space is allowed (reported as expat would)
+                while pos < n:
+                    c = s[pos]
+                    if CLS[c] & C_WS:
+                        pos += 1
+                    elif c == 60:
+                        break
+                    elif c == 38:
+                        break
+                    elif c == 93:
+                        if n - pos < 3:
+                            break
+                        if s[pos + 1] == 93 and s[pos + 2] == 62:
+                            self._bad("']]>' in character data")
+                        self.level_bad = True
+                        pos += 1
+                    else:
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        if k == 0:
+                            break
+                        self.level_bad = True
+                        pos += k
+                if pos >= n or (s[pos] != 60 and s[pos] != 38):
+                    break
+                if s[pos] == 38:
+                    self.ref_ret = ST_TEXT
+                    self.ref_kind = 0
+                    self.ref_start = pos
+                    pos += 1
+                    state = ST_REF
+                    continue
+                self.tok = pos
+                self.stanza_start = pos
+                pos += 1
+                state = ST_LT
+                continue
+
+            elif state == ST_LT:
+                if pos >= n:
+                    break
+                c = s[pos]
+                if c == 47:  # '/'
+                    if self.depth == 0:
+                        self._bad("an end tag outside the root element")
+                    self._end_text_run()
+                    pos += 1
+                    self.mark = pos
+                    self.colon = -1
+                    state = ST_ETAG_NAME
+                elif c == 63:  # '?'
+                    self._end_text_run()
+                    pos += 1
+                    self.mark = pos
+                    self.colon = -1
+                    state = ST_PI_TARGET
+                elif c == 33:  # '!'
+                    pos += 1
+                    state = ST_BANG
+                else:
+                    if self.depth == 0 and self.closed:
+                        self._bad("data after the end of the stream")
+                    if CLS[c] & C_NSTART == 0:
+                        if c < 0x80:
+                            self._bad("a tag must start with a name")
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k == 0:
+                            break
+                        if k < 0 or not _in_ranges(cp, fx_name_start, fx_name_start_count):
+                            self._bad("a tag must start with a name")
+                    self._end_text_run()
+                    self.name_s = pos
+                    self.mark = pos
+                    self.colon = -1
+                    self.natt = 0
+                    state = ST_TAG_NAME
+                continue
+
+            elif state == ST_TAG_NAME or state == ST_ATT_NAME or state == ST_ETAG_NAME or state == ST_PI_TARGET:
+                k = self._scan_name(pos)
+                if k < 0:
+                    pos = self.pos  # cut short: wait for more
+                    break
+                pos = k
+                if state == ST_TAG_NAME:
+                    self._check_qname(pos)
+                    self.name_e = pos
+                    self.name_colon = self.colon
+                    self.had_ws = False
+                    state = ST_TAG
+                elif state == ST_ATT_NAME:
+                    self._check_qname(pos)
+                    self._new_attr(pos)
+                    state = ST_ATT_EQ
+                elif state == ST_ETAG_NAME:
+                    self._check_qname(pos)
+                    self._match_end_tag(pos)
+                    state = ST_ETAG
+                else:
+                    self._pi_target(pos)
+                    state = ST_PI
+                continue
+
+            elif state == ST_TAG:
+                while pos < n and CLS[s[pos]] & C_WS:
+                    pos += 1
+                    self.had_ws = True
+                if pos >= n:
+                    break
+                c = s[pos]
+                if c == 62:  # '>'
+                    pos += 1
+                    self.pos = pos
+                    self._start_tag(False)
+                    state = ST_TEXT if self.depth >= 1 else ST_MISC
+                elif c == 47:  # '/'
+                    pos += 1
+                    state = ST_TAG_SLASH
+                else:
+                    if not self.had_ws:
+                        self._bad("attributes must be separated by white space")
+                    if CLS[c] & C_NSTART == 0:
+                        if c < 0x80:
+                            self._bad("malformed start tag")
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k == 0:
+                            break
+                        if k < 0 or not _in_ranges(cp, fx_name_start, fx_name_start_count):
+                            self._bad("malformed start tag")
+                    self.mark = pos
+                    self.colon = -1
+                    state = ST_ATT_NAME
+                continue
+
+            elif state == ST_TAG_SLASH:
+                if pos >= n:
+                    break
+                if s[pos] != 62:
+                    self._bad("'/' in a start tag must be followed by '>'")
+                pos += 1
+                self.pos = pos
+                self._start_tag(True)
+                state = ST_TEXT if self.depth >= 1 else ST_MISC
+                continue
+
+            elif state == ST_ATT_EQ:
+                while pos < n and CLS[s[pos]] & C_WS:
+                    pos += 1
+                if pos >= n:
+                    break
+                if s[pos] != 61:  # '='
+                    self._bad("an attribute name must be followed by '='")
+                pos += 1
+                state = ST_ATT_QUOTE
+                continue
+
+            elif state == ST_ATT_QUOTE:
+                while pos < n and CLS[s[pos]] & C_WS:
+                    pos += 1
+                if pos >= n:
+                    break
+                c = s[pos]
+                if c != 39 and c != 34:
+                    self._bad("an attribute value must be quoted")
+                self.quote = c
+                pos += 1
+                self.atts[self.natt - 1].vs = pos
+                self.vflags = 0
+                state = ST_ATT_VALUE
+                continue
+
+            elif state == ST_ATT_VALUE:
+                while True:
+                    while pos < n and CLS[s[pos]] & C_AVAL:
+                        pos += 1
+                    if pos >= n:
+                        break
+                    c = s[pos]
+                    if c == self.quote:
+                        break
+                    if c == 39 or c == 34:
+                        pos += 1
+                    elif c == 38 or c == 60:
+                        break
+                    elif c >= 0x80:
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k == 0:
+                            break
+                        if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        self.vflags |= F_NONASCII
+                        pos += k
+                    elif c == 9 or c == 10 or c == 13:
+                        self.vflags |= F_WS
+                        pos += 1
+                    else:
+                        self._bad("a control character XML does not allow")
+                if pos >= n:
+                    break
+                c = s[pos]
+                if c == 60:
+                    self._bad("'<' in an attribute value")
+                if c == 38:
+                    self.vflags |= F_REF
+                    self.ref_ret = ST_ATT_VALUE
+                    self.ref_kind = 0
+                    self.ref_start = pos
+                    pos += 1
+                    state = ST_REF
+                    continue
+                if c != self.quote:
+                    break  # a multi-byte character cut short
+                self.atts[self.natt - 1].ve = pos
+                self.atts[self.natt - 1].flags = self.vflags
+                pos += 1
+                self.had_ws = False
+                state = ST_TAG
+                continue
+
+            elif state == ST_ETAG:
+                while pos < n and CLS[s[pos]] & C_WS:
+                    pos += 1
+                if pos >= n:
+                    break
+                if s[pos] != 62:
+                    self._bad("malformed end tag")
+                pos += 1
+                self.pos = pos
+                self._end_element(False)
+                state = ST_TEXT if self.depth >= 1 else ST_MISC
+                continue
+
+            elif state == ST_REF:
+                k = self._scan_ref(pos)
+                if k < 0:
+                    pos = self.pos
+                    break
+                pos = k
+                state = self.ref_ret
+                continue
+
+            elif state == ST_CDATA:
+                while pos < n:
+                    c = s[pos]
+                    if c == 93:  # ']'
+                        if n - pos < 3:
+                            if n - pos == 2 and s[pos + 1] != 93:
+                                pos += 1
+                                continue
+                            break
+                        if s[pos + 1] == 93 and s[pos + 2] == 62:
+                            break
+                        pos += 1
+                    elif c < 0x80:
+                        if CLS[c] & C_CHAR == 0:
+                            self._bad("a control character XML does not allow")
+                        if c == 13:
+                            self.text_flags |= F_CR
+                        pos += 1
+                    else:
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k == 0:
+                            break
+                        if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        self.text_flags |= F_NONASCII
+                        pos += k
+                if pos < n and n - pos >= 3 and s[pos] == 93 and s[pos + 1] == 93 and s[pos + 2] == 62:
+                    pos += 3
+                    state = ST_TEXT
+                    continue
+                break
+
+            elif state == ST_BANG:
+                k = self._bang(pos)
+                if k < 0:
+                    break
+                if self.sub == 1:  # comment
+                    pos = k
+                    self.sub = 0
+                    state = ST_COMMENT
+                elif self.sub == 2:  # CDATA section: part of the text run
+                    pos = k
+                    if self.text_start < 0:
+                        self.text_start = self.tok
+                    self.text_flags |= F_CDATA
+                    self.tok = -1
+                    state = ST_CDATA
+                else:  # DOCTYPE
+                    pos = k
+                    self.sub = 0
+                    state = ST_DOCTYPE
+                continue
+
+            elif state == ST_COMMENT:
+                while pos < n:
+                    c = s[pos]
+                    if c == 45:  # '-'
+                        if n - pos < 2:
+                            break
+                        if s[pos + 1] == 45:
+                            if n - pos < 3:
+                                break
+                            if s[pos + 2] != 62:
+                                self._bad("'--' inside a comment")
+                            self.pos = pos + 3
+                            self._restricted("comments are not allowed in XMPP")
+                        pos += 1
+                    elif c < 0x80:
+                        if CLS[c] & C_CHAR == 0:
+                            self._bad("a control character XML does not allow")
+                        pos += 1
+                    else:
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k == 0:
+                            break
+                        if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        pos += k
+                break
+
+            elif state == ST_PI:
+                while pos < n:
+                    c = s[pos]
+                    if c == 63:  # '?'
+                        if n - pos < 2:
+                            break
+                        if s[pos + 1] == 62:
+                            self.pos = pos + 2
+                            self._restricted("processing instructions are not allowed in XMPP")
+                        pos += 1
+                    elif c < 0x80:
+                        if CLS[c] & C_CHAR == 0:
+                            self._bad("a control character XML does not allow")
+                        pos += 1
+                    else:
+                        k = _utf8(s + pos, n - pos, &cp)
+                        if k == 0:
+                            break
+                        if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        pos += k
+                break
+
+            elif state == ST_DOCTYPE:
+                k = self._doctype(pos)
+                if k < 0:
+                    pos = self.pos
+                    break
+                pos = k  # not reached: _doctype raises once it has seen enough
+                break
+
+            elif state == ST_MISC:
+                while pos < n and CLS[s[pos]] & C_WS:
+                    pos += 1
+                if pos >= n:
+                    break
+                if s[pos] != 60:
+                    if self.closed:
+                        self._bad("data after the end of the stream")
+                    self._bad("data before the stream header")
+                self.tok = pos
+                pos += 1
+                state = ST_LT
+                continue
+
+            elif state == ST_START:
+                k = self._document_start(pos)
+                if k < 0:
+                    pos = self.pos
+                    break
+                pos = k
+                if self.sub == 1:
+                    self.sub = 0
+                    self.mark = pos
+                    state = ST_DECL
+                else:
+                    state = ST_MISC
+                continue
+
+            elif state == ST_DECL:
+                # look for '?>' from where the last read stopped
+                i = self.mark
+                while i < n - 1 and not (s[i] == 63 and s[i + 1] == 62):
+                    i += 1
+                if i >= n - 1:
+                    self.mark = i
+                    pos = n
+                    break
+                self._xml_decl(self.tok + 5, i)
+                pos = i + 2
+                self.tok = -1
+                state = ST_MISC
+                continue
+            else:
+                raise AssertionError(f"bad parser state {state}")
+        self.pos = pos
+        self.state = state
+        return 0
+
+    # -- pieces of the scanner ------------------------------------------------------------------
+
+    cdef Py_ssize_t _scan_name(self, Py_ssize_t pos) except -2:
+        """Advance over name characters from ``pos``; -1 when the data ends inside the name.
+
+        Tracks the colon of a qualified name in ``self.colon`` (a second one, or one that is not
+        followed by a name-start character, is an error when the name is checked).
+        """
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t n = self.n
+        cdef unsigned char c
+        cdef int k
+        cdef Py_UCS4 cp
+        if self.colon < 0 or self.colon < pos - 1:
+            while pos < n and CLS[s[pos]] & C_NAME:
+                pos += 1
+        while pos < n:
+            c = s[pos]
+            if CLS[c] & C_NAME:
+                if self.colon >= 0 and self.colon == pos - 1 and CLS[c] & C_NSTART == 0:
+                    self._bad("a prefix must be followed by a name")
+                pos += 1
+            elif c == 58:  # ':'
+                if self.colon >= 0:
+                    self._bad("a name with two colons")
+                self.colon = pos
+                pos += 1
+            elif c >= 0x80:
+                k = _utf8(s + pos, n - pos, &cp)
+                if k == 0:
+                    self.pos = pos
+                    return -1
+                if k < 0:
+                    self._bad("invalid UTF-8 or a character XML does not allow")
+                if self.colon >= 0 and self.colon == pos - 1:
+                    if not _in_ranges(cp, fx_name_start, fx_name_start_count):
+                        self._bad("a prefix must be followed by a name")
+                elif not _in_ranges(cp, fx_name_char, fx_name_char_count):
+                    return pos
+                pos += k
+            else:
+                return pos
+        self.pos = pos
+        return -1
+
+    cdef int _check_qname(self, Py_ssize_t end) except -1:
+        if self.colon >= 0 and self.colon == end - 1:
+            self._bad("a name must not end with a colon")
+        return 0
+
+    cdef int _new_attr(self, Py_ssize_t end) except -1:
+        cdef Attr* a
+        if self.natt == self.atts_cap:
+            a = <Attr*>realloc(self.atts, 2 * self.atts_cap * sizeof(Attr))
+            if a == NULL:
+                raise MemoryError()
+            self.atts = a
+            self.atts_cap *= 2
+        a = &self.atts[self.natt]
+        a.ns = self.mark
+        a.ne = end
+        a.colon = self.colon
+        a.vs = a.ve = end
+        a.flags = 0
+        a.is_decl = 0
+        a.uri = NULL
+        self.natt += 1
+        return 0
+
+    cdef Py_ssize_t _scan_ref(self, Py_ssize_t pos) except -2:
+        """Read a reference after '&' (ref_kind keeps the place across reads); -1: need more."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t n = self.n
+        cdef unsigned char c
+        cdef Py_ssize_t k
+        while pos < n:
+            c = s[pos]
+            if self.ref_kind == 0:  # after '&'
+                if c == 35:  # '#'
+                    self.ref_kind = 1
+                    pos += 1
+                    continue
+                if CLS[c] & C_NSTART == 0 and c < 0x80:
+                    self._bad("'&' must start a reference")
+                self.mark = pos
+                self.colon = -1
+                self.ref_kind = 5
+                continue
+            if self.ref_kind == 1:  # after '&#'
+                if c == 120:  # 'x'
+                    self.ref_kind = 3
+                    pos += 1
+                    continue
+                if 48 <= c <= 57:
+                    self.ref_val = 0
+                    self.ref_kind = 2
+                    continue
+                self._bad("malformed character reference")
+            if self.ref_kind == 2 or self.ref_kind == 4:  # digits
+                if c == 59:  # ';'
+                    if not _is_xml_char(self.ref_val):
+                        self._bad("a character reference to a character XML does not allow")
+                    self._ref_done(self.ref_val)
+                    return pos + 1
+                if self.ref_kind == 2 and 48 <= c <= 57:
+                    self.ref_val = self.ref_val * 10 + <Py_UCS4>(c - 48)
+                elif self.ref_kind == 4 and (48 <= c <= 57 or 97 <= c <= 102 or 65 <= c <= 70):
+                    self.ref_val = self.ref_val * 16 + _hexval(c)
+                else:
+                    self._bad("malformed character reference")
+                if self.ref_val > 0x10FFFF:
+                    self.ref_val = 0x110000
+                pos += 1
+                continue
+            if self.ref_kind == 3:  # after '&#x'
+                if 48 <= c <= 57 or 97 <= c <= 102 or 65 <= c <= 70:
+                    self.ref_val = 0
+                    self.ref_kind = 4
+                    continue
+                self._bad("malformed character reference")
+            # ref_kind 5: an entity name
+            k = self._scan_name(pos)
+            if k < 0:
+                return -1
+            pos = k
+            if s[pos] != 59:
+                self._bad("malformed entity reference")
+            self._ref_done(self._entity(self.mark, pos))
+            return pos + 1
+        self.pos = pos
+        return -1
+
+    cdef Py_UCS4 _entity(self, Py_ssize_t start, Py_ssize_t end) except 0:
+        cdef const unsigned char* p = self.buf + start
+        cdef Py_ssize_t length = end - start
+        if length == 2 and p[1] == 116:  # 't'
+            if p[0] == 108:
+                return 60  # lt
+            if p[0] == 103:
+                return 62  # gt
+        elif length == 3 and memcmp(p, b"amp", 3) == 0:
+            return 38
+        elif length == 4:
+            if memcmp(p, b"apos", 4) == 0:
+                return 39
+            if memcmp(p, b"quot", 4) == 0:
+                return 34
+        self._restricted("entity references other than the five predefined are not allowed")
+        return 0
+
+    cdef int _ref_done(self, Py_UCS4 value) except -1:
+        if self.ref_ret == ST_TEXT and self.depth == 1:
+            if not (value == 32 or value == 9 or value == 10 or value == 13):
+                self.level_bad = True
+        return 0
+
+    cdef Py_ssize_t _bang(self, Py_ssize_t pos) except -2:
+        """After '<!': 1 comment, 2 CDATA, 3 DOCTYPE in ``self.sub``; -1 when more is needed."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t avail = self.n - pos
+        cdef Py_ssize_t m
+        m = avail if avail < 7 else 7
+        if avail >= 1 and s[pos] == 45:
+            if avail < 2:
+                return -1
+            if s[pos + 1] != 45:
+                self._bad("malformed comment")
+            self._end_text_run()
+            self.sub = 1
+            return pos + 2
+        if memcmp(s + pos, b"[CDATA[", m) == 0:
+            if m < 7:
+                return -1
+            if self.depth == 0:
+                self._bad("a CDATA section outside the root element")
+            if self.depth == 1:
+                self._fail("bad-format", "character data between stanzas")
+            self.sub = 2
+            return pos + 7
+        if memcmp(s + pos, b"DOCTYPE", m) == 0:
+            if m < 7:
+                return -1
+            if self.depth > 0 or self.closed:
+                self._bad("a DOCTYPE inside the document")
+            self.sub = 3
+            return pos + 7
+        self._bad("malformed markup after '<!'")
+        return -1
+
+    cdef Py_ssize_t _doctype(self, Py_ssize_t pos) except -2:
+        """'<!DOCTYPE' S Name: restricted as soon as a well-formed start is seen."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t k
+        while pos < n:
+            if self.sub == 0:  # white space is required
+                if CLS[s[pos]] & C_WS == 0:
+                    self._bad("malformed DOCTYPE")
+                self.sub = 1
+                pos += 1
+            elif self.sub == 1:
+                if CLS[s[pos]] & C_WS:
+                    pos += 1
+                    continue
+                if CLS[s[pos]] & C_NSTART == 0 and s[pos] < 0x80:
+                    self._bad("malformed DOCTYPE")
+                self.mark = pos
+                self.colon = -1
+                self.sub = 2
+            else:
+                k = self._scan_name(pos)
+                if k < 0:
+                    return -1  # _scan_name has set self.pos
+                if CLS[s[k]] & C_WS or s[k] == 62 or s[k] == 91:
+                    self._restricted("a DTD is not allowed in XMPP")
+                self._bad("malformed DOCTYPE")
+        self.pos = pos
+        return -1
+
+    cdef int _pi_target(self, Py_ssize_t end) except -1:
+        cdef const unsigned char* p = self.buf + self.mark
+        cdef Py_ssize_t length = end - self.mark
+        cdef unsigned char c = self.buf[end]
+        cdef Py_UCS4 cp
+        if length == 0 or (CLS[p[0]] & C_NSTART == 0 and (
+            p[0] < 0x80 or _utf8(p, length, &cp) <= 0
+            or not _in_ranges(cp, fx_name_start, fx_name_start_count)
+        )):
+            self._bad("a processing instruction needs a target")
+        if length == 3 and (p[0] | 32) == 120 and (p[1] | 32) == 109 and (p[2] | 32) == 108:
+            if not (p[0] == 120 and p[1] == 109 and p[2] == 108):
+                self._bad("reserved processing-instruction target")
+        if CLS[c] & C_WS == 0 and c != 63:
+            self._bad("malformed processing instruction")
+        return 0
+
+    cdef int _restricted(self, str text) except -1:
+        if self.depth == 1 and self.level_bad:
+            self._fail("bad-format", "character data between stanzas")
+        return self._fail("restricted-xml", text)
+
+    cdef Py_ssize_t _document_start(self, Py_ssize_t pos) except -2:
+        """Byte-order mark and XML declaration; sets sub=1 when a declaration starts."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t avail = self.n - pos
+        cdef Py_ssize_t m
+        self.pos = pos
+        if avail == 0:
+            return -1
+        if not self.started:
+            if s[pos] == 0xFE or s[pos] == 0xFF:
+                if avail < 2:
+                    return -1
+                if (s[pos] == 0xFE and s[pos + 1] == 0xFF) or (s[pos] == 0xFF and s[pos + 1] == 0xFE):
+                    self._fail("unsupported-encoding", "UTF-16 byte-order mark: XMPP is UTF-8")
+            if s[pos] == 0xEF:
+                m = avail if avail < 3 else 3
+                if memcmp(s + pos, b"\xef\xbb\xbf", m) == 0:
+                    if m < 3:
+                        return -1
+                    pos += 3
+                    avail -= 3
+            self.started = True
+            if avail == 0:
+                self.pos = pos
+                return -1
+        m = avail if avail < 5 else 5
+        if memcmp(s + pos, b"<?xml", m) == 0:
+            if avail < 6:
+                self.pos = pos
+                return -1
+            if CLS[s[pos + 5]] & C_WS or s[pos + 5] == 63:
+                self.tok = pos
+                self.sub = 1
+                return pos + 5
+        self.sub = 0
+        return pos
+
+    cdef int _xml_decl(self, Py_ssize_t start, Py_ssize_t end) except -1:
+        """Check ``<?xml version='1.0' [encoding='UTF-8'] [standalone='yes|no']?>``."""
+        cdef bytes decl = PyBytes_FromStringAndSize(<char*>self.buf + start, end - start)
+        cdef list names = []
+        cdef bytes name, value
+        cdef Py_ssize_t i = 0, j, length = len(decl)
+        cdef int q
+        values = {}
+        while True:
+            j = i
+            while i < length and decl[i] in b" \t\r\n":
+                i += 1
+            if i >= length:
+                break
+            if i == j:
+                self._bad("malformed XML declaration")
+            j = i
+            while i < length and (97 <= decl[i] <= 122):
+                i += 1
+            name = decl[j:i]
+            while i < length and decl[i] in b" \t\r\n":
+                i += 1
+            if i >= length or decl[i] != 61:
+                self._bad("malformed XML declaration")
+            i += 1
+            while i < length and decl[i] in b" \t\r\n":
+                i += 1
+            if i >= length or decl[i] not in (34, 39):
+                self._bad("malformed XML declaration")
+            q = decl[i]
+            j = i + 1
+            i = decl.find(bytes((q,)), j)
+            if i < 0:
+                self._bad("malformed XML declaration")
+            value = decl[j:i]
+            i += 1
+            names.append(name)
+            values[name] = value
+        order = [b"version", b"encoding", b"standalone"]
+        if not names or names[0] != b"version" or len(set(names)) != len(names):
+            self._bad("malformed XML declaration")
+        last = -1
+        for name in names:
+            if name not in order or order.index(name) <= last:
+                self._bad("malformed XML declaration")
+            last = order.index(name)
+        version = values[b"version"]
+        if not version or any(not (chr(c).isalnum() or chr(c) in "_.:-") or c > 127 for c in version):
+            self._bad("malformed XML declaration")
+        if b"encoding" in values:
+            enc = values[b"encoding"]
+            if not enc or not (65 <= (enc[0] | 32) - 32 <= 90) or any(
+                c > 127 or not (chr(c).isalnum() or chr(c) in "._-") for c in enc
+            ):
+                self._bad("malformed XML declaration")
+        if b"standalone" in values and values[b"standalone"] not in (b"yes", b"no"):
+            self._bad("malformed XML declaration")
+        if version != b"1.0":
+            self._bad(f"XML version {version.decode()!r}: XMPP uses XML 1.0")
+        if b"encoding" in values and values[b"encoding"].lower() != b"utf-8":
+            self._fail("unsupported-encoding", f"encoding {values[b'encoding'].decode()!r}: XMPP is UTF-8")
+        return 0
+
+    # -- text -----------------------------------------------------------------------------------
+
+    cdef int _end_text_run(self) except -1:
+        """Attach the pending character data (ended by markup at ``tok``) to the tree."""
+        cdef Py_ssize_t start = self.text_start
+        cdef Element top, last
+        cdef object text
+        cdef list children
+        if start < 0:
+            return 0
+        self.text_start = -1
+        if self.depth < 2:
+            self.text_flags = 0
+            return 0
+        if self.text_flags & (F_REF | F_CR | F_CDATA):
+            text = self._unescape(start, self.tok, False, self.text_flags)
+        else:
+            text = _decode(self.buf + start, self.tok - start, self.text_flags & F_NONASCII)
+        self.text_flags = 0
+        top = <Element>self.els[self.depth]
+        children = top._children
+        if PyList_GET_SIZE(children):
+            last = <Element>PyList_GET_ITEM(children, PyList_GET_SIZE(children) - 1)
+            last.tail = text if last.tail is None else last.tail + text
+        else:
+            top.text = text if top.text is None else top.text + text
+        return 0
+
+    cdef object _unescape(self, Py_ssize_t start, Py_ssize_t end, bint attr, unsigned int flags):
+        """Decode a validated span: references, CDATA sections, line ends (and, in attribute
+        values, white space normalised to spaces)."""
+        cdef const unsigned char* s = self.buf
+        cdef unsigned char* out
+        cdef Py_ssize_t o = 0, i = start, j
+        cdef unsigned char c
+        cdef Py_UCS4 v
+        if end - start > self.scratch_cap:
+            out = <unsigned char*>realloc(self.scratch, end - start)
+            if out == NULL:
+                raise MemoryError()
+            self.scratch = out
+            self.scratch_cap = end - start
+        out = self.scratch
+        while i < end:
+            c = s[i]
+            if c == 38:  # '&': the output is never longer than the reference
+                i += 1
+                if s[i] == 35:
+                    i += 1
+                    v = 0
+                    if s[i] == 120:
+                        i += 1
+                        while s[i] != 59:
+                            v = v * 16 + _hexval(s[i])
+                            i += 1
+                    else:
+                        while s[i] != 59:
+                            v = v * 10 + <Py_UCS4>(s[i] - 48)
+                            i += 1
+                    i += 1
+                else:
+                    j = i
+                    while s[i] != 59:
+                        i += 1
+                    if i - j == 2:
+                        v = 60 if s[j] == 108 else 62
+                    elif i - j == 3:
+                        v = 38
+                    else:
+                        v = 39 if s[j + 1] == 112 else 34
+                    i += 1
+                if v < 0x80:
+                    out[o] = <unsigned char>v
+                    o += 1
+                elif v < 0x800:
+                    out[o] = 0xC0 | (v >> 6)
+                    out[o + 1] = 0x80 | (v & 0x3F)
+                    o += 2
+                elif v < 0x10000:
+                    out[o] = 0xE0 | (v >> 12)
+                    out[o + 1] = 0x80 | ((v >> 6) & 0x3F)
+                    out[o + 2] = 0x80 | (v & 0x3F)
+                    o += 3
+                else:
+                    out[o] = 0xF0 | (v >> 18)
+                    out[o + 1] = 0x80 | ((v >> 12) & 0x3F)
+                    out[o + 2] = 0x80 | ((v >> 6) & 0x3F)
+                    out[o + 3] = 0x80 | (v & 0x3F)
+                    o += 4
+            elif c == 13:
+                i += 1
+                if i < end and s[i] == 10:
+                    i += 1
+                out[o] = 32 if attr else 10
+                o += 1
+            elif attr and (c == 9 or c == 10):
+                out[o] = 32
+                o += 1
+                i += 1
+            elif c == 60 and not attr:  # a CDATA section: copied as it is, line ends aside
+                i += 9
+                while not (s[i] == 93 and s[i + 1] == 93 and s[i + 2] == 62):
+                    if s[i] == 13:
+                        i += 1
+                        if s[i] == 10:
+                            i += 1
+                        out[o] = 10
+                    else:
+                        out[o] = s[i]
+                        i += 1
+                    o += 1
+                i += 3
+            else:
+                out[o] = c
+                o += 1
+                i += 1
+        return PyUnicode_DecodeUTF8(<const char*>out, o, NULL)
+
+    cdef object _uri_value(self, Attr* a):
+        """A namespace name, one str object per distinct value (the name cache keys on it)."""
+        cdef const unsigned char* p = self.buf + a.vs
+        cdef Py_ssize_t length = a.ve - a.vs, i
+        cdef size_t h = 2166136261
+        cdef CacheEntry* e
+        cdef object uri
+        if a.flags or length > CACHE_LOCAL:
+            return _intern_uri(self._attr_value(a))
+        for i in range(length):
+            h = (h ^ p[i]) * 16777619
+        e = &URI_CACHE[(h ^ (h >> 15)) & (URI_CACHE_SIZE - 1)]
+        if e.value != NULL and e.llen == length and memcmp(e.local, p, length) == 0:
+            return <object>e.value
+        uri = _intern_uri(_decode(p, length, False))
+        Py_XDECREF(e.value)
+        Py_INCREF(uri)
+        e.value = <PyObject*>uri
+        e.llen = length
+        memcpy(e.local, p, length)
+        return uri
+
+    cdef object _attr_value(self, Attr* a):
+        if a.flags & (F_REF | F_WS):
+            return self._unescape(a.vs, a.ve, True, a.flags)
+        return _decode(self.buf + a.vs, a.ve - a.vs, a.flags & F_NONASCII)
+
+    # -- tags -----------------------------------------------------------------------------------
+
+    cdef int _start_tag(self, bint empty) except -1:
+        """A start tag is complete: namespaces, checks, then the element (or the stream header)."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t i, j, natt = self.natt, nbind_before = self.nbind
+        cdef Attr* a
+        cdef Attr* b
+        cdef Py_ssize_t plen, llen
+        cdef PyObject* found
+        cdef object uri, el_uri
+        cdef const unsigned char* local
+        cdef Element el, parent
+        cdef dict attrib
+        cdef Py_ssize_t depth = self.depth + 1
+        if natt > self.max_attributes:
+            self._fail("policy-violation", f"more than {self.max_attributes} attributes")
+        # 1. raw duplicates and namespace declarations, in document order (as expat does)
+        for i in range(natt):
+            a = &self.atts[i]
+            for j in range(i):
+                b = &self.atts[j]
+                if (
+                    b.ne - b.ns == a.ne - a.ns
+                    and s[b.ns] == s[a.ns]
+                    and memcmp(s + b.ns, s + a.ns, a.ne - a.ns) == 0
+                ):
+                    self._bad("duplicate attribute")
+            if a.colon < 0 and a.ne - a.ns == 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
+                a.is_decl = 1
+                self._declare(s + a.ns, 0, self._uri_value(a))
+            elif a.colon == a.ns + 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
+                a.is_decl = 1
+                self._declare(s + a.colon + 1, a.ne - a.colon - 1, self._uri_value(a))
+        # 2. prefixed attribute names, then duplicates after expansion
+        for i in range(natt):
+            a = &self.atts[i]
+            if a.is_decl or a.colon < 0:
+                continue
+            found = self._lookup(s + a.ns, a.colon - a.ns)
+            if found == NULL:
+                self._fail("bad-namespace-prefix", "unbound prefix on an attribute")
+            a.uri = found
+            for j in range(i):
+                b = &self.atts[j]
+                if (
+                    b.uri != NULL
+                    and not b.is_decl
+                    and b.ne - b.colon == a.ne - a.colon
+                    and memcmp(s + b.colon, s + a.colon, a.ne - a.colon) == 0
+                    and (b.uri == a.uri or <str>b.uri == <str>a.uri)
+                ):
+                    self._bad("duplicate attribute after namespace expansion")
+        # 3. the element's own name
+        if self.name_colon >= 0:
+            found = self._lookup(s + self.name_s, self.name_colon - self.name_s)
+            if found == NULL:
+                self._fail("bad-namespace-prefix", "unbound prefix on an element")
+            local = s + self.name_colon + 1
+            llen = self.name_e - self.name_colon - 1
+        else:
+            found = self._lookup(s, 0)
+            local = s + self.name_s
+            llen = self.name_e - self.name_s
+        el_uri = <object>found if found != NULL else ""
+        # 4. the stream's rules and the limits (expat's handlers run here)
+        if self.depth == 1 and self.level_bad:
+            self._fail("bad-format", "character data between stanzas")
+        if depth == 1:
+            if <str>el_uri != S_STREAM_NS:
+                self._fail("invalid-namespace", "the stream must be {%s}stream" % S_STREAM_NS)
+            if llen != 6 or memcmp(local, b"stream", 6) != 0:
+                self._fail("bad-format", "the root element must be stream")
+            self._open_stream(nbind_before)
+            if empty:
+                self._end_element(True)
+            return 0
+        if depth > self.max_depth + 1:
+            self._fail("policy-violation", f"elements nested deeper than {self.max_depth}")
+        if llen == 6 and memcmp(local, b"stream", 6) == 0 and <str>el_uri == S_STREAM_NS:
+            self._fail("bad-format", "a stream element inside the stream")
+        # 5. the element
+        el = Element.__new__(Element)
+        el.tag = _clark(el_uri, local, llen, self._nonascii(local, llen))
+        attrib = {}
+        for i in range(natt):
+            a = &self.atts[i]
+            if a.is_decl:
+                continue
+            if a.colon >= 0:
+                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1, self._nonascii(s + a.ns, a.ne - a.ns))
+            else:
+                name = _clark(None, s + a.ns, a.ne - a.ns, self._nonascii(s + a.ns, a.ne - a.ns))
+            attrib[name] = self._attr_value(a)
+        el.attrib = attrib
+        el._children = []
+        if depth == 2:
+            self.stanza = el
+        else:
+            parent = <Element>self.els[self.depth]
+            parent._children.append(el)
+        self.els[depth] = <PyObject*>el
+        self.open[depth].qs = self.name_s
+        self.open[depth].qe = self.name_e
+        self.open[depth].nbind = nbind_before
+        self.depth = depth
+        self.natt = 0
+        self.tok = -1
+        if empty:
+            self._end_element(True)
+        return 0
+
+    cdef inline bint _nonascii(self, const unsigned char* p, Py_ssize_t length):
+        cdef Py_ssize_t i
+        for i in range(length):
+            if p[i] >= 0x80:
+                return True
+        return False
+
+    cdef int _declare(self, const unsigned char* prefix, Py_ssize_t plen, object uri) except -1:
+        """A namespace declaration, held to the Namespaces in XML rules as expat holds it."""
+        cdef bint is_xml = plen == 3 and memcmp(prefix, b"xml", 3) == 0
+        if plen == 5 and memcmp(prefix, b"xmlns", 5) == 0:
+            self._bad("the xmlns prefix must not be declared")
+        if is_xml and <str>uri != S_XML_NS:
+            self._bad("the xml prefix must not be bound to another namespace")
+        if not is_xml and (<str>uri == S_XML_NS or <str>uri == S_XMLNS_NS):
+            self._bad("a reserved namespace must not be bound to another prefix")
+        if plen > 0 and len(<str>uri) == 0:
+            self._bad("a prefix must not be undeclared")
+        self._bind(prefix, plen, uri)
+        return 0
+
+    cdef int _open_stream(self, Py_ssize_t nbind_before) except -1:
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t i
+        cdef Attr* a
+        cdef dict attrib = {}
+        cdef dict namespaces = {}
+        cdef Binding* b
+        for i in range(nbind_before, self.nbind):
+            b = &self.binds[i]
+            namespaces[PyUnicode_DecodeUTF8(b.prefix, b.plen, NULL)] = <object>b.uri
+        for i in range(self.natt):
+            a = &self.atts[i]
+            if a.is_decl:
+                continue
+            if a.colon >= 0:
+                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1, self._nonascii(s + a.ns, a.ne - a.ns))
+            else:
+                name = _clark(None, s + a.ns, a.ne - a.ns, self._nonascii(s + a.ns, a.ne - a.ns))
+            attrib[name] = self._attr_value(a)
+        self.root_qname = PyBytes_FromStringAndSize(<char*>s + self.name_s, self.name_e - self.name_s)
+        self.open[1].nbind = nbind_before
+        self.depth = 1
+        self.natt = 0
+        self.tok = -1
+        self.stanza_start = -1
+        self.started = True
+        self.items.append(StreamOpen(attrib, namespaces))
+        return 0
+
+    cdef int _match_end_tag(self, Py_ssize_t end) except -1:
+        cdef Py_ssize_t length = end - self.mark
+        cdef Open* o = &self.open[self.depth]
+        if self.depth == 1:
+            if length != len(self.root_qname) or memcmp(self.buf + self.mark, PyBytes_AS_STRING(self.root_qname), length) != 0:
+                self._bad("mismatched end tag")
+        elif length != o.qe - o.qs or memcmp(self.buf + self.mark, self.buf + o.qs, length) != 0:
+            self._bad("mismatched end tag")
+        return 0
+
+    cdef int _end_element(self, bint empty) except -1:
+        """An element ends (``empty``: it was ``<x/>``); a finished stanza is handed out."""
+        cdef Py_ssize_t depth = self.depth
+        cdef Py_ssize_t end
+        self._end_text_run()
+        if depth == 1 and self.level_bad:
+            self._fail("bad-format", "character data between stanzas")
+        self._free_bindings(self.open[depth].nbind)
+        self.depth = depth - 1
+        if depth == 2:
+            end = self.pos if empty else self.tok
+            if end - self.stanza_start > self.max_stanza_size:
+                self._fail("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
+            self.items.append(self.stanza)
+            self.stanza = None
+            self.stanza_start = -1
+        elif depth == 1:
+            self.closed = True
+            self.stanza_start = -1
+            self.items.append(StreamClose())
+        self.tok = -1
+        return 0

@@ -1,0 +1,239 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""The compiled serializer: the same output as ``fastxmpp._xmlcore.tostring``, written in C.
+
+Escaping and the XML 1.0 character check run over each string's UTF-8 bytes in one pass into
+one growing buffer; names are checked once (by the pure-Python code) and cached. Anything
+unusual (very deep trees) is handed to the pure implementation, which gives the same bytes.
+"""
+
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.ref cimport PyObject
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy
+
+from fastxmpp._xmlcore_c cimport Element
+
+from fastxmpp import _xmlcore_c as _core
+
+cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+
+cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
+cdef dict NAMES = {}  # Clark name -> (namespace, UTF-8 local name), checked
+cdef enum:
+    MAX_NAMES = 10000
+    MAX_DEPTH = 512   # deeper trees go to the pure-Python writer (no recursion limit there)
+
+# per byte: 0 plain, 1 escape in text, 2 escape in attributes, 4 not allowed in XML 1.0
+cdef unsigned char ESC[256]
+
+
+cdef void _init():
+    cdef int c
+    for c in range(256):
+        ESC[c] = 0
+    for c in range(0x20):
+        ESC[c] = 4
+    ESC[9] = 2
+    ESC[10] = 2
+    ESC[13] = 1 | 2
+    ESC[ord('&')] = 1 | 2
+    ESC[ord('<')] = 1 | 2
+    ESC[ord('>')] = 1 | 2
+    ESC[ord('"')] = 2
+    ESC[0xEF] = 8  # may start U+FFFE or U+FFFF
+
+
+_init()
+
+
+cdef struct Buf:
+    unsigned char* p
+    Py_ssize_t n
+    Py_ssize_t cap
+
+
+cdef int _reserve(Buf* b, Py_ssize_t more) except -1:
+    cdef Py_ssize_t cap = b.cap
+    cdef unsigned char* p
+    if b.n + more <= cap:
+        return 0
+    while cap < b.n + more:
+        cap *= 2
+    p = <unsigned char*>realloc(b.p, cap)
+    if p == NULL:
+        raise MemoryError()
+    b.p = p
+    b.cap = cap
+    return 0
+
+
+cdef inline int _put(Buf* b, const char* s, Py_ssize_t k) except -1:
+    if b.n + k > b.cap:
+        _reserve(b, k)
+    memcpy(b.p + b.n, s, k)
+    b.n += k
+    return 0
+
+
+cdef int _put_str(Buf* b, object value, bint attr, object what) except -1:
+    """Append ``value`` escaped for text (or a double-quoted attribute)."""
+    cdef Py_ssize_t k, i, run
+    cdef const unsigned char* s
+    cdef unsigned char* out
+    cdef unsigned char c, e
+    cdef unsigned char mask = 2 if attr else 1
+    if type(value) is not str:
+        if not isinstance(value, str):
+            if attr:
+                raise TypeError(f"attribute {what!r} must be a str, not {type(value).__name__}")
+            raise TypeError(f"text must be a str, not {type(value).__name__}")
+    try:
+        s = <const unsigned char*>PyUnicode_AsUTF8AndSize(value, &k)
+    except UnicodeEncodeError:
+        _core._check_chars(value, f"attribute {what!r}" if attr else "text")
+        raise
+    _reserve(b, 6 * k)
+    out = b.p + b.n
+    i = 0
+    while i < k:
+        run = i
+        while i < k and ESC[s[i]] == 0:
+            i += 1
+        if i > run:
+            memcpy(out, s + run, i - run)
+            out += i - run
+        if i >= k:
+            break
+        c = s[i]
+        e = ESC[c]
+        i += 1
+        if e & mask:
+            if c == 38:
+                memcpy(out, b"&amp;", 5)
+                out += 5
+            elif c == 60:
+                memcpy(out, b"&lt;", 4)
+                out += 4
+            elif c == 62:
+                memcpy(out, b"&gt;", 4)
+                out += 4
+            elif c == 34:
+                memcpy(out, b"&quot;", 6)
+                out += 6
+            elif c == 13:
+                memcpy(out, b"&#13;", 5)
+                out += 5
+            elif c == 9:
+                memcpy(out, b"&#9;", 4)
+                out += 4
+            else:
+                memcpy(out, b"&#10;", 5)
+                out += 5
+        elif e & 4:
+            _core._check_chars(value, f"attribute {what!r}" if attr else "text")
+            raise AssertionError("unreachable: the pure check must refuse this")
+        else:  # 0xEF, or a TAB/LF in text: refuse U+FFFE and U+FFFF
+            if c == 0xEF and i + 1 < k and s[i] == 0xBF and s[i + 1] >= 0xBE:
+                _core._check_chars(value, f"attribute {what!r}" if attr else "text")
+            out[0] = c
+            out += 1
+    b.n = out - b.p
+    return 0
+
+
+cdef tuple _name(object name, str what):
+    cdef object cached = NAMES.get(name)
+    if cached is not None:
+        return <tuple>cached
+    ns, local = _core._parse_name(name, what)
+    cached = (ns, local.encode("utf-8"))
+    if len(NAMES) < MAX_NAMES:
+        NAMES[name] = cached
+    return <tuple>cached
+
+
+class _TooDeep(Exception):
+    pass
+
+
+cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth) except -1:
+    cdef tuple name
+    if depth > MAX_DEPTH:
+        raise _TooDeep()
+    name = _name(el.tag, "tag")
+    cdef str ns = <str>name[0]
+    cdef bytes local = <bytes>name[1]
+    cdef tuple attr_name
+    cdef str attr_ns
+    cdef list children
+    cdef Element child
+    _put(b, "<", 1)
+    _put(b, local, len(local))
+    if ns != default_ns:
+        _put(b, ' xmlns="', 8)
+        _put_str(b, ns, True, "xmlns")
+        _put(b, '"', 1)
+    for key, value in el.attrib.items():
+        attr_name = _name(key, "attribute name")
+        attr_ns = <str>attr_name[0]
+        if not attr_ns:
+            _put(b, " ", 1)
+        elif attr_ns == XML_NS:
+            _put(b, " xml:", 5)
+        else:
+            if prefixes is None or attr_ns not in prefixes:
+                prefixes = {} if prefixes is None else dict(prefixes)
+                prefixes[attr_ns] = "a%d" % len(prefixes)
+                _put(b, " xmlns:", 7)
+                prefix = (<str>prefixes[attr_ns]).encode()
+                _put(b, prefix, len(prefix))
+                _put(b, '="', 2)
+                _put_str(b, attr_ns, True, "xmlns")
+                _put(b, '"', 1)
+            prefix = (<str>prefixes[attr_ns]).encode()
+            _put(b, " ", 1)
+            _put(b, prefix, len(prefix))
+            _put(b, ":", 1)
+        _put(b, <bytes>attr_name[1], len(<bytes>attr_name[1]))
+        _put(b, '="', 2)
+        _put_str(b, value, True, key)
+        _put(b, '"', 1)
+    children = el._children
+    if not children and el.text is None:
+        _put(b, "/>", 2)
+        return 0
+    _put(b, ">", 1)
+    if el.text:
+        _put_str(b, el.text, False, None)
+    for obj in children:
+        child = <Element?>obj
+        _element(b, child, ns, prefixes, depth + 1)
+        if child.tail:
+            _put_str(b, child.tail, False, None)
+    _put(b, "</", 2)
+    _put(b, local, len(local))
+    _put(b, ">", 1)
+    return 0
+
+
+def tostring(element, *, default_namespace=None):
+    """Serialize ``element`` (not its tail) as UTF-8; see :func:`fastxmpp.xml.tostring`."""
+    cdef Buf b
+    cdef Element el
+    if not isinstance(element, Element):
+        raise TypeError(f"tostring() needs an Element, not {type(element).__name__}")
+    el = <Element>element
+    b.cap = 512
+    b.n = 0
+    b.p = <unsigned char*>malloc(b.cap)
+    if b.p == NULL:
+        raise MemoryError()
+    try:
+        _element(&b, el, default_namespace or "", None, 0)
+        return PyBytes_FromStringAndSize(<char*>b.p, b.n)
+    except _TooDeep:
+        return _core.tostring(element, default_namespace=default_namespace)
+    finally:
+        free(b.p)

@@ -1,0 +1,33 @@
+"""Chooses, once at import, between the compiled and the pure-Python implementations.
+
+``FASTXMPP_NO_EXTENSIONS=1`` forces pure Python, in the manner of aiohttp and multidict; without
+it the compiled modules are used when they were built and import cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Callable, Optional
+
+from fastxmpp import _xmlcore
+
+NO_EXTENSIONS = os.environ.get("FASTXMPP_NO_EXTENSIONS", "") not in ("", "0")
+
+core: ModuleType = _xmlcore
+tostring: Callable[..., bytes] = _xmlcore.tostring
+StreamParserC: Optional[type] = None
+EXTENSIONS = False
+
+if not NO_EXTENSIONS:
+    try:
+        from fastxmpp import _xmlcore_c
+        from fastxmpp._parser_c import StreamParserC as _StreamParserC
+        from fastxmpp._writer_c import tostring as _tostring_c
+    except ImportError:  # not built (no compiler at install time): the pure package works alike
+        pass
+    else:
+        core = _xmlcore_c
+        tostring = _tostring_c
+        StreamParserC = _StreamParserC
+        EXTENSIONS = True

@@ -1,0 +1,268 @@
+"""The pure-Python stream parser: the standard library's expat, held to XMPP's rules.
+
+expat tokenizes and checks well-formedness and namespaces; the handlers below add what RFC 6120
+section 11 restricts (comments, processing instructions, DTDs), the stream rules (a
+``stream:stream`` root, nothing but whitespace between stanzas) and the limits, and build one
+:class:`~fastxmpp.xml.Element` per first-level element. The compiled parser in ``ext/`` follows
+the same rules byte for byte; one test suite runs against both.
+"""
+
+from __future__ import annotations
+
+import pyexpat
+from typing import Any, Union
+
+from fastxmpp._events import StreamClose, StreamOpen
+from fastxmpp._limits import (
+    DEFAULT_MAX_ATTRIBUTES,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_STANZA_SIZE,
+    check_limits,
+)
+from fastxmpp._impl import core
+from fastxmpp._xmlcore import STREAM_NS
+from fastxmpp.errors import StreamError
+
+__all__ = ["StreamParserPy"]
+
+_make_element = core._make_element
+_STREAM_EXPAT = STREAM_NS + "}stream"  # how expat names {http://etherx.jabber.org/streams}stream
+_codes = pyexpat.errors.codes
+_CONDITIONS = {
+    _codes[pyexpat.errors.XML_ERROR_UNBOUND_PREFIX]: "bad-namespace-prefix",
+    _codes[pyexpat.errors.XML_ERROR_UNDEFINED_ENTITY]: "restricted-xml",
+    _codes[pyexpat.errors.XML_ERROR_MISPLACED_XML_PI]: "restricted-xml",
+}
+_clark_cache: dict[str, str] = {}
+
+
+class _Fault(Exception):
+    """Raised inside an expat handler; turned into a StreamError by feed()."""
+
+    def __init__(self, condition: str, text: str) -> None:
+        self.condition = condition
+        self.text = text
+
+
+def _clark(name: str) -> str:
+    """expat's ``uri}local`` as ``{uri}local`` (names without a namespace stay as they are)."""
+    tag = _clark_cache.get(name)
+    if tag is None:
+        tag = "{" + name if "}" in name else name
+        if len(_clark_cache) < 10000:
+            _clark_cache[name] = tag
+    return tag
+
+
+class StreamParserPy:
+    """Incremental XMPP stream parser in pure Python (see :class:`fastxmpp.xml.StreamParser`)."""
+
+    def __init__(
+        self,
+        *,
+        max_stanza_size: int = DEFAULT_MAX_STANZA_SIZE,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_attributes: int = DEFAULT_MAX_ATTRIBUTES,
+    ) -> None:
+        check_limits(max_stanza_size, max_depth, max_attributes)
+        self.max_stanza_size = max_stanza_size
+        self.max_depth = max_depth
+        self.max_attributes = max_attributes
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current document: the next bytes start a new stream (after STARTTLS/SASL)."""
+        p = pyexpat.ParserCreate("utf-8", "}")
+        if hasattr(p, "SetReparseDeferralEnabled"):  # expat >= 2.6 would hold stanzas back
+            p.SetReparseDeferralEnabled(False)
+        p.buffer_text = True
+        p.StartElementHandler = self._start
+        p.EndElementHandler = self._end
+        p.CharacterDataHandler = self._chars
+        p.StartNamespaceDeclHandler = self._ns_decl
+        p.XmlDeclHandler = self._xml_decl
+        p.CommentHandler = self._restricted_comment
+        p.ProcessingInstructionHandler = self._restricted_pi
+        p.StartDoctypeDeclHandler = self._restricted_doctype
+        p.StartCdataSectionHandler = self._cdata
+        self._parser = p
+        self._items: list[Any] = []
+        self._error: StreamError | None = None
+        self._depth = 0  # 1 inside the stream element, 2 inside a stanza
+        self._stack: list[Any] = []  # the open elements of the current stanza
+        self._text: list[str] = []  # character data not yet attached
+        self._tail_of: Any = None  # element whose tail gets that data (else the open one's text)
+        self._ns_decls: list[tuple[str | None, str]] = []
+        self._fed = 0  # bytes handed to expat in this document
+        self._head = b""  # the first byte, held until the byte-order mark is known
+        self._window = b""  # the last two bytes of the previous feed, then the current feed
+        self._window_start = 0
+        self._stanza_start = -1  # offset of the open stanza's '<'
+        self._last_lt = -1  # a '<' at stream level after this offset starts a new tag
+        self._pending_lt = -1  # offset of an incomplete tag at stream level
+        self._closed = False
+
+    # -- input ----------------------------------------------------------------------------------
+
+    def feed(self, data: Union[bytes, bytearray, memoryview]) -> list[Any]:
+        """Parse ``data``; return the items it completed: StreamOpen, Element, StreamClose."""
+        if self._error is not None:
+            raise StreamError(self._error.condition, self._error.text)
+        if not isinstance(data, bytes):
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(f"feed() takes bytes, not {type(data).__name__}")
+            data = bytes(data)
+        if self._fed == 0:
+            data = self._head + data
+            self._head = b""
+            if data[:1] in (b"\xfe", b"\xff"):
+                if len(data) < 2:
+                    self._head = data
+                    return []
+                if data[:2] in (b"\xfe\xff", b"\xff\xfe"):
+                    self._fail("unsupported-encoding", "UTF-16 byte-order mark: XMPP is UTF-8")
+        start = self._fed
+        self._window = self._window[-2:] + data
+        self._window_start = start - (len(self._window) - len(data))
+        try:
+            self._parser.Parse(data, False)
+        except _Fault as fault:
+            self._fail(fault.condition, fault.text)
+        except pyexpat.ExpatError as e:
+            self._fail(
+                _CONDITIONS.get(e.code, "not-well-formed"),
+                f"{pyexpat.ErrorString(e.code)} (line {e.lineno}, column {e.offset})",
+            )
+        self._fed = start + len(data)
+        self._check_size(data, start)
+        items = self._items
+        self._items = []
+        return items
+
+    def _check_size(self, data: bytes, start: int) -> None:
+        """Apply max_stanza_size to what is still incomplete at the end of a feed."""
+        limit = self.max_stanza_size
+        depth = self._depth
+        if depth >= 2:
+            if self._fed - self._stanza_start > limit:
+                self._fail("policy-violation", f"stanza larger than {limit} bytes")
+        elif depth == 1:
+            lt = data.rfind(b"<")
+            if lt >= 0 and start + lt > self._last_lt:
+                self._pending_lt = start + lt
+            if self._pending_lt >= 0 and self._fed - self._pending_lt > limit:
+                self._fail("policy-violation", f"stanza larger than {limit} bytes")
+        elif not self._closed and self._fed > limit:
+            self._fail("policy-violation", f"stream header larger than {limit} bytes")
+
+    def _fail(self, condition: str, text: str) -> None:
+        items = self._items
+        self._items = []
+        self._error = StreamError(condition, text, events=items)
+        self._parser = None  # type: ignore[assignment]  # expat cannot go on after an error
+        raise self._error
+
+    # -- expat handlers -------------------------------------------------------------------------
+
+    def _xml_decl(self, version: str, encoding: str | None, standalone: int) -> None:
+        if version != "1.0":
+            raise _Fault("not-well-formed", f"XML version {version!r}: XMPP uses XML 1.0")
+        if encoding is not None and encoding.lower() != "utf-8":
+            raise _Fault("unsupported-encoding", f"encoding {encoding!r}: XMPP is UTF-8")
+
+    def _restricted_comment(self, data: str) -> None:
+        raise _Fault("restricted-xml", "comments are not allowed in XMPP")
+
+    def _restricted_pi(self, target: str, data: str) -> None:
+        raise _Fault("restricted-xml", "processing instructions are not allowed in XMPP")
+
+    def _restricted_doctype(self, *args: Any) -> None:
+        raise _Fault("restricted-xml", "a DTD is not allowed in XMPP")
+
+    def _cdata(self) -> None:
+        if self._depth == 1:
+            raise _Fault("bad-format", "character data between stanzas")
+
+    def _ns_decl(self, prefix: str | None, uri: str) -> None:
+        self._ns_decls.append((prefix, uri))
+
+    def _chars(self, data: str) -> None:
+        if self._depth >= 2:
+            self._text.append(data)
+        elif self._depth == 1 and data.strip(" \t\r\n"):
+            raise _Fault("bad-format", "character data between stanzas")
+
+    def _flush_text(self) -> None:
+        text = self._text[0] if len(self._text) == 1 else "".join(self._text)
+        self._text = []
+        target = self._tail_of
+        if target is not None:
+            target.tail = text if target.tail is None else target.tail + text
+        else:
+            target = self._stack[-1]
+            target.text = text if target.text is None else target.text + text
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if self._text:
+            self._flush_text()
+        depth = self._depth + 1
+        self._depth = depth
+        if len(attrs) + len(self._ns_decls) > self.max_attributes:
+            raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
+        if depth == 1:
+            self._open_stream(name, attrs)
+            return
+        if self._ns_decls:
+            self._ns_decls = []
+        if depth > self.max_depth + 1:
+            raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
+        if name == _STREAM_EXPAT:
+            raise _Fault("bad-format", "a stream element inside the stream")
+        if attrs:
+            for key in attrs:
+                if "}" in key:
+                    attrs = {_clark(k): v for k, v in attrs.items()}
+                    break
+        element = _make_element(_clark(name), attrs)
+        if depth == 2:
+            self._stanza_start = self._parser.CurrentByteIndex
+            self._pending_lt = -1
+            self._stack = [element]
+        else:
+            self._stack[-1]._children.append(element)
+            self._stack.append(element)
+        self._tail_of = None
+
+    def _open_stream(self, name: str, attrs: dict[str, str]) -> None:
+        if name != _STREAM_EXPAT:
+            if name.rpartition("}")[0] != STREAM_NS:
+                raise _Fault("invalid-namespace", f"the stream must be {{{STREAM_NS}}}stream")
+            raise _Fault("bad-format", f"the root element must be stream, not {name!r}")
+        namespaces = {prefix or "": uri for prefix, uri in self._ns_decls}
+        self._ns_decls = []
+        self._items.append(StreamOpen({_clark(k): v for k, v in attrs.items()}, namespaces))
+        self._last_lt = self._parser.CurrentByteIndex
+
+    def _end(self, name: str) -> None:
+        if self._text:
+            self._flush_text()
+        depth = self._depth
+        self._depth = depth - 1
+        if depth > 2:
+            self._tail_of = self._stack.pop()
+        elif depth == 2:
+            element = self._stack[0]
+            end = self._parser.CurrentByteIndex  # '<' of the end tag, or the end of an empty tag
+            if end - self._stanza_start > self.max_stanza_size:
+                raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
+            self._last_lt = end
+            if not element._children and element.text is None:
+                at = end - self._window_start
+                if self._window[at - 2 : at] == b"/>":
+                    self._last_lt = end - 1
+            self._stack = []
+            self._tail_of = None
+            self._items.append(element)
+        else:
+            self._closed = True
+            self._items.append(StreamClose())

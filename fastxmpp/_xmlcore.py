@@ -1,0 +1,531 @@
+"""Element, builder and serializer: the stanza tree, in plain Python.
+
+This module is the pure-Python implementation. The build compiles this very file with Cython
+(augmented by ``_xmlcore_c.pxd``) into ``fastxmpp._xmlcore_c``, so both implementations share one
+source and cannot drift apart; ``fastxmpp.xml`` picks the compiled one when it is available.
+Keep it plain Python: no ``cython`` imports, nothing that behaves differently when compiled.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union, overload
+
+XML_NS = "http://www.w3.org/XML/1998/namespace"
+XMLNS_NS = "http://www.w3.org/2000/xmlns/"
+STREAM_NS = "http://etherx.jabber.org/streams"
+
+# Characters that XML 1.0 does not allow in a document (section 2.2), as a regex for the
+# serializer. Text must never carry them: they would make the peer end the stream.
+_INVALID_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# An NCName, close enough to XML 1.0 5th edition for checking what the serializer writes.
+_NCNAME = re.compile(
+    "[A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd]"
+    "[-.0-9A-Z_a-z\u00b7\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u203f-\u2040\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd]*\\Z"
+)
+
+
+def _split_tag(tag: str) -> tuple[str, str]:
+    """Split a Clark name into (namespace, local); namespace is "" for no namespace."""
+    if tag[:1] == "{":
+        end = tag.find("}")
+        if end < 0:
+            raise ValueError(f"malformed Clark name {tag!r}: missing '}}'")
+        return tag[1:end], tag[end + 1 :]
+    return "", tag
+
+
+class Element:
+    """An XML element, ElementTree-compatible where it matters.
+
+    ``tag`` is a Clark name (``{jabber:client}message``), ``attrib`` a dict whose namespaced keys
+    are Clark names too (``{http://www.w3.org/XML/1998/namespace}lang``); ``text`` is the
+    character data before the first child and ``tail`` the data after this element's end tag,
+    each ``None`` when there is none. Unlike ElementTree an element is always true, so that
+    ``if stanza.find(...)`` does what it reads like.
+    """
+
+    __slots__ = ("tag", "attrib", "text", "tail", "_children")
+
+    def __init__(self, tag: str, attrib: Optional[Mapping[str, str]] = None, **extra: str) -> None:
+        if not isinstance(tag, str):
+            raise TypeError(f"tag must be a str, not {type(tag).__name__}")
+        self.tag = tag
+        if attrib is None:
+            self.attrib = dict(extra)
+        else:
+            if not isinstance(attrib, Mapping):
+                raise TypeError(f"attrib must be a mapping, not {type(attrib).__name__}")
+            self.attrib = {**attrib, **extra}
+        self.text = None
+        self.tail = None
+        self._children = []
+
+    # -- attributes -------------------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of attribute ``key`` (a Clark name when namespaced), or ``default``."""
+        return self.attrib.get(key, default)
+
+    def set(self, key: str, value: str) -> None:
+        """Set attribute ``key`` to ``value``."""
+        self.attrib[key] = value
+
+    def keys(self) -> list[str]:
+        """Attribute names, in document order."""
+        return list(self.attrib.keys())
+
+    def items(self) -> list[tuple[str, str]]:
+        """Attribute (name, value) pairs, in document order."""
+        return list(self.attrib.items())
+
+    # -- children -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[Element]:
+        return iter(self._children)
+
+    @overload
+    def __getitem__(self, index: int) -> Element: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Element]: ...
+    def __getitem__(self, index: Union[int, slice]) -> Union[Element, list[Element]]:
+        return self._children[index]
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            value = list(value)
+            for v in value:
+                _check_element(v)
+        else:
+            _check_element(value)
+        self._children[index] = value
+
+    def __delitem__(self, index: Union[int, slice]) -> None:
+        del self._children[index]
+
+    def append(self, element: Element) -> None:
+        """Add ``element`` as the last child."""
+        _check_element(element)
+        self._children.append(element)
+
+    def extend(self, elements: Iterable[Element]) -> None:
+        """Add each of ``elements`` as a child, in order."""
+        elements = list(elements)
+        for e in elements:
+            _check_element(e)
+        self._children.extend(elements)
+
+    def insert(self, index: int, element: Element) -> None:
+        """Insert ``element`` as a child at position ``index``."""
+        _check_element(element)
+        self._children.insert(index, element)
+
+    def remove(self, element: Element) -> None:
+        """Remove the child ``element`` (compared by identity); ValueError when absent."""
+        children = self._children
+        for i in range(len(children)):
+            if children[i] is element:
+                del children[i]
+                return
+        raise ValueError("Element.remove(x): x not a child of this element")
+
+    def clear(self) -> None:
+        """Remove children, attributes, text and tail."""
+        self.attrib.clear()
+        self._children = []
+        self.text = None
+        self.tail = None
+
+    # -- search -------------------------------------------------------------------------------
+
+    def find(self, path: str) -> Optional[Element]:
+        """The first element matching ``path``, or None.
+
+        Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
+        """
+        if "/" not in path and "*" not in path and path != ".":
+            for child in self._children:
+                if child.tag == path:
+                    return child
+            return None
+        for found in _select(self, path):
+            return found
+        return None
+
+    def findall(self, path: str) -> list[Element]:
+        """All elements matching ``path``, in document order."""
+        if "/" not in path and "*" not in path and path != ".":
+            return [child for child in self._children if child.tag == path]
+        return list(_select(self, path))
+
+    def findtext(self, path: str, default: Optional[str] = None) -> Optional[str]:
+        """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
+        found = self.find(path)
+        if found is None:
+            return default
+        text = found.text
+        return "" if text is None else text
+
+    def iter(self, tag: Optional[str] = None) -> Iterator[Element]:
+        """This element and all its descendants, depth first; only those named ``tag`` if given."""
+        any_tag = tag is None or tag == "*"
+        stack = [self]
+        while stack:
+            element = stack.pop()
+            if any_tag or element.tag == tag:
+                yield element
+            stack.extend(reversed(element._children))
+
+    def itertext(self) -> Iterator[str]:
+        """All character data inside this element, in document order."""
+        for event, element in _walk(self):
+            if event:
+                if element.text:
+                    yield element.text
+            elif element is not self and element.tail:
+                yield element.tail
+
+    # -- copying and display ------------------------------------------------------------------
+
+    def copy(self) -> Element:
+        """A shallow copy: new attrib dict and child list, same child elements."""
+        new = Element(self.tag, self.attrib)
+        new.text = self.text
+        new.tail = self.tail
+        new._children = list(self._children)
+        return new
+
+    def __copy__(self) -> Element:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Element:
+        new = Element(self.tag, self.attrib)
+        new.text = self.text
+        new.tail = self.tail
+        new._children = [c.__deepcopy__(memo) for c in self._children]
+        return new
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (self.tag, self.attrib, self.text, self.tail, self._children))
+
+    def __repr__(self) -> str:
+        return f"<Element {self.tag!r} at {id(self):#x}>"
+
+
+def _make_element(tag: str, attrib: dict) -> Element:
+    """A new element that takes ``attrib`` as it is (no copy, no checks): for the parsers."""
+    element = Element.__new__(Element)
+    element.tag = tag
+    element.attrib = attrib
+    element.text = None
+    element.tail = None
+    element._children = []
+    return element
+
+
+def _rebuild(tag: str, attrib: dict, text: Any, tail: Any, children: list) -> Element:
+    element = Element(tag, attrib)
+    element.text = text
+    element.tail = tail
+    element._children = children
+    return element
+
+
+def _check_element(value: Any) -> None:
+    if not isinstance(value, Element):
+        raise TypeError(f"expected an Element, not {type(value).__name__}")
+
+
+def _walk(root: Element) -> Iterator[tuple[bool, Element]]:
+    """Yield (True, element) at each start and (False, element) at each end, without recursion."""
+    stack: list[tuple[Element, int]] = [(root, 0)]
+    yield True, root
+    while stack:
+        element, index = stack[-1]
+        children = element._children
+        if index < len(children):
+            stack[-1] = (element, index + 1)
+            child = children[index]
+            yield True, child
+            stack.append((child, 0))
+        else:
+            stack.pop()
+            yield False, element
+
+
+def _tag_matcher(step: str) -> Callable[[Element], bool]:
+    if step == "*":
+        return lambda e: True
+    if step.startswith("{*}"):
+        local = step[3:]
+        return lambda e: e.tag == local or e.tag.endswith("}" + local)
+    return lambda e: e.tag == step
+
+
+def _select(element: Element, path: str) -> Iterator[Element]:
+    """Evaluate the supported ElementPath subset, yielding matches in document order."""
+    if path.startswith("/"):
+        raise SyntaxError("cannot use absolute path on element")
+    steps = path.split("/")
+    current = [element]
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if step == "." or (step == "" and i == 0):
+            i += 1
+            continue
+        if step == "":  # ".//x": descendants
+            i += 1
+            if i >= len(steps) or steps[i] in ("", "."):
+                raise SyntaxError(f"unsupported path {path!r}")
+            match = _tag_matcher(steps[i])
+            found = []
+            for e in current:
+                for d in e.iter():
+                    if d is not e and match(d):
+                        found.append(d)
+            current = found
+        else:
+            if "[" in step or step == "..":
+                raise SyntaxError(f"unsupported path step {step!r} in {path!r}")
+            match = _tag_matcher(step)
+            current = [c for e in current for c in e._children if match(c)]
+        i += 1
+    # a descendant step can reach one element twice through two ancestors
+    seen: set[int] = set()
+    for e in current:
+        if id(e) not in seen:
+            seen.add(id(e))
+            yield e
+
+
+# -- builder ------------------------------------------------------------------------------------
+
+
+def E(tag: str, *children: Any, **attrs: Optional[str]) -> Element:
+    """Build an element in one expression, in the spirit of Net::XMPP2's ``simxml``.
+
+    ``children`` may be Elements (appended), strings (character data, placed as text or as the
+    tail of the previous child), dicts (attributes, for names that are not identifiers such as
+    Clark names) or None (ignored). Keyword attributes lose one trailing underscore, so
+    ``from_="a@b"`` sets ``from``; attributes whose value is None are left out.
+    """
+    if not isinstance(tag, str):
+        raise TypeError(f"tag must be a str, not {type(tag).__name__}")
+    attrib: dict = {}
+    element = _make_element(tag, attrib)
+    last: Optional[Element] = None
+    for child in children:
+        if isinstance(child, Element):
+            element._children.append(child)
+            last = child
+        elif isinstance(child, str):
+            if last is None:
+                element.text = child if element.text is None else element.text + child
+            else:
+                last.tail = child if last.tail is None else last.tail + child
+        elif isinstance(child, dict):
+            for key, value in child.items():
+                if value is not None:
+                    attrib[key] = value
+        elif child is not None:
+            raise TypeError(
+                f"E() children must be Element, str, dict or None, not {type(child).__name__}"
+            )
+    for key, value in attrs.items():
+        if value is not None:
+            if key[-1] == "_":
+                key = key[:-1]
+            attrib[key] = value
+    return element
+
+
+class ElementMaker:
+    """``E`` bound to a namespace: ``C = ElementMaker("jabber:client"); C.message(C.body("hi"))``."""
+
+    def __init__(self, namespace: Optional[str] = None) -> None:
+        self._prefix = "{%s}" % namespace if namespace else ""
+
+    def __call__(self, local: str, *children: Any, **attrs: Optional[str]) -> Element:
+        return E(self._prefix + local, *children, **attrs)
+
+    def __getattr__(self, local: str) -> Callable[..., Element]:
+        if local.startswith("__"):
+            raise AttributeError(local)
+        tag = self._prefix + local
+
+        def make(*children: Any, **attrs: Optional[str]) -> Element:
+            return E(tag, *children, **attrs)
+
+        setattr(self, local, make)  # later lookups find it without coming here
+        return make
+
+
+# -- serializer ---------------------------------------------------------------------------------
+
+
+def _check_chars(value: str, what: str) -> None:
+    if not (value.isascii() and value.isprintable()):
+        bad = _INVALID_CHAR.search(value)
+        if bad is not None:
+            raise ValueError(f"{what} contains {bad.group()!r}, which XML 1.0 does not allow")
+
+
+def escape_text(value: Any) -> str:
+    """Escape character data for XML; ValueError for characters XML 1.0 forbids."""
+    if not isinstance(value, str):
+        raise TypeError(f"text must be a str, not {type(value).__name__}")
+    _check_chars(value, "text")
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if "\r" in value:  # a literal CR would be read back as LF
+        value = value.replace("\r", "&#13;")
+    return value
+
+
+def escape_attr(value: Any, name: str = "attribute") -> str:
+    """Escape an attribute value for ``"``-quoting, keeping tabs and line ends intact."""
+    if not isinstance(value, str):
+        raise TypeError(f"attribute {name!r} must be a str, not {type(value).__name__}")
+    _check_chars(value, f"attribute {name!r}")
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if not value.isprintable():  # tab, LF and CR would be normalised to spaces by the reader
+        value = value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
+    return value
+
+
+_name_cache: dict[str, tuple[str, str]] = {}
+
+
+def _parse_name(tag: Any, what: str) -> tuple[str, str]:
+    """(namespace, local) of a Clark name, checked once and cached."""
+    cached = _name_cache.get(tag)
+    if cached is not None:
+        return cached
+    if not isinstance(tag, str):
+        raise TypeError(f"{what} must be a str, not {type(tag).__name__}")
+    ns, local = _split_tag(tag)
+    if _NCNAME.match(local) is None:
+        raise ValueError(f"{what} {tag!r} is not a valid XML name")
+    _check_chars(ns, f"namespace of {what} {tag!r}")
+    if len(_name_cache) < 10000:
+        _name_cache[tag] = (ns, local)
+    return ns, local
+
+
+def _start_tag(
+    element: Element, out: list, default_ns: str, prefixes: Optional[dict]
+) -> tuple[str, str, Optional[dict]]:
+    """Write ``<tag attrs...`` (without the closing ``>``).
+
+    Returns the local name (for the end tag) and the scope the element opens for its children:
+    its namespace as the default, and the attribute prefixes declared so far.
+    """
+    ns, local = _parse_name(element.tag, "tag")
+    out.append("<")
+    out.append(local)
+    if ns != default_ns:
+        out.append(' xmlns="')
+        out.append(escape_attr(ns, "xmlns"))
+        out.append('"')
+    for name, value in element.attrib.items():
+        attr_ns, attr_local = _parse_name(name, "attribute name")
+        if not attr_ns:
+            out.append(" ")
+        elif attr_ns == XML_NS:
+            out.append(" xml:")
+        else:
+            if prefixes is None or attr_ns not in prefixes:
+                prefixes = {} if prefixes is None else dict(prefixes)
+                prefixes[attr_ns] = "a%d" % len(prefixes)
+                out.append(" xmlns:")
+                out.append(prefixes[attr_ns])
+                out.append('="')
+                out.append(escape_attr(attr_ns, "xmlns"))
+                out.append('"')
+            out.append(" ")
+            out.append(prefixes[attr_ns])
+            out.append(":")
+        out.append(attr_local)
+        out.append('="')
+        out.append(escape_attr(value, name))
+        out.append('"')
+    return local, ns, prefixes
+
+
+def _serialize(root: Element, out: list, default_ns: str) -> None:
+    """Append the serialization of ``root`` (without its tail) to ``out``, without recursion."""
+    # one frame per open element: [element, index of the current child, local name, scope]
+    stack: list[list] = []
+    element = root
+    ns = default_ns
+    prefixes: Optional[dict] = None
+    while True:
+        local, inner_ns, inner_prefixes = _start_tag(element, out, ns, prefixes)
+        if not element._children and element.text is None:
+            out.append("/>")
+        else:
+            out.append(">")
+            if element.text:
+                out.append(escape_text(element.text))
+            if element._children:
+                stack.append([element, 0, local, inner_ns, inner_prefixes])
+                element = element._children[0]
+                ns, prefixes = inner_ns, inner_prefixes
+                continue
+            out.append("</")
+            out.append(local)
+            out.append(">")
+        # ``element`` is complete: write its tail, then move to its next sibling or close parents
+        while True:
+            if element is not root and element.tail:
+                out.append(escape_text(element.tail))
+            if not stack:
+                return
+            frame = stack[-1]
+            parent = frame[0]
+            frame[1] += 1
+            if frame[1] < len(parent._children):
+                element = parent._children[frame[1]]
+                ns, prefixes = frame[3], frame[4]
+                break
+            stack.pop()
+            out.append("</")
+            out.append(frame[2])
+            out.append(">")
+            element = parent
+
+
+def tostring(element: Element, *, default_namespace: Optional[str] = None) -> bytes:
+    """Serialize ``element`` (not its tail) as UTF-8, without an XML declaration.
+
+    ``default_namespace`` is the namespace the output inherits from its context: a stanza written
+    into a ``jabber:client`` stream passes ``"jabber:client"`` and its top element needs no xmlns.
+    Elements take their namespace as the default namespace (never ``ns0:`` prefixes); only
+    namespaced attributes get a declared prefix. Raises TypeError/ValueError for trees that
+    cannot be written as XML (non-str values, characters XML 1.0 forbids, invalid names).
+    """
+    if not isinstance(element, Element):
+        raise TypeError(f"tostring() needs an Element, not {type(element).__name__}")
+    out: list = []
+    _serialize(element, out, default_namespace or "")
+    return "".join(out).encode("utf-8")

@@ -1,0 +1,15 @@
+# Augments fastxmpp/_xmlcore.py when the build compiles it as fastxmpp._xmlcore_c: Element becomes
+# an extension type with C-level fields, which the compiled stream parser fills in directly.
+cimport cython
+
+
+@cython.freelist(256)
+cdef class Element:
+    cdef public object tag
+    cdef public dict attrib
+    cdef public object text
+    cdef public object tail
+    cdef public list _children
+
+
+cpdef Element _make_element(str tag, dict attrib)
