@@ -152,13 +152,13 @@ cdef inline bint _in_ranges(Py_UCS4 cp, const fx_range* table, int count) noexce
     return False
 
 
-cdef inline Py_UCS4 _hexval(unsigned char c) noexcept nogil:
+cdef inline unsigned int _hexval(unsigned char c) noexcept nogil:
     if c <= 57:
         return c - 48
     return (c | 32) - 87
 
 
-cdef inline bint _is_xml_char(Py_UCS4 cp) noexcept nogil:
+cdef inline bint _is_xml_char(unsigned int cp) noexcept nogil:
     if cp < 0x20:
         return cp == 9 or cp == 10 or cp == 13
     return cp <= 0xD7FF or (0xE000 <= cp <= 0xFFFD) or (0x10000 <= cp <= 0x10FFFF)
@@ -230,18 +230,20 @@ cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
 
 
-cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen, bint nonascii):
+cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
     """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity."""
-    cdef size_t h = <size_t><PyObject*>uri * 31
-    cdef Py_ssize_t i
+    cdef size_t h = (<size_t><PyObject*>uri >> 4) * 31 + <size_t>llen
+    cdef Py_ssize_t i, k = llen if llen < 8 else 8
     cdef CacheEntry* e
     cdef object name
-    for i in range(llen):
+    for i in range(k):  # the head and the last byte are enough to spread the names
         h = (h ^ local[i]) * 16777619
+    if llen > 8:
+        h = (h ^ local[llen - 1]) * 16777619
     e = &NAME_CACHE[(h ^ (h >> 15)) & (CACHE_SIZE - 1)]
     if e.value != NULL and e.uri == <PyObject*>uri and e.llen == llen and memcmp(e.local, local, llen) == 0:
         return <object>e.value
-    name = _decode(local, llen, nonascii)
+    name = _decode(local, llen, _has_nonascii(local, llen))
     if uri is not None and len(<str>uri) > 0:
         name = "{" + uri + "}" + name
     if llen <= CACHE_LOCAL:
@@ -254,6 +256,14 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen, bint
         e.llen = llen
         memcpy(e.local, local, llen)
     return name
+
+
+cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(length):
+        if p[i] >= 0x80:
+            return True
+    return False
 
 
 cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonascii):
@@ -295,11 +305,10 @@ cdef class StreamParserC:
     # references
     cdef int ref_ret, ref_kind
     cdef Py_ssize_t ref_start
-    cdef Py_UCS4 ref_val
+    cdef unsigned int ref_val   # a plain integer: Cython treats Py_UCS4 as a character
     # text
     cdef Py_ssize_t text_start  # start of the pending text run, or -1
     cdef unsigned int text_flags
-    cdef bint level_bad         # non-white-space data between stanzas, not yet reported
     # the start tag being read
     cdef Py_ssize_t name_s, name_e, name_colon
     cdef Attr* atts
@@ -378,7 +387,6 @@ cdef class StreamParserC:
         self.colon = -1
         self.text_start = -1
         self.text_flags = 0
-        self.level_bad = False
         self.natt = 0
         self.depth = 0
         self.root_qname = None
@@ -473,7 +481,7 @@ cdef class StreamParserC:
         """The first buffer offset that a state still refers to."""
         if self.depth >= 2 or self.stanza_start >= 0:
             return self.stanza_start
-        if self.state == ST_REF:
+        if self.state == ST_REF and self.ref_ret == ST_TEXT:  # in a value: keep the whole tag
             return self.ref_start
         if self.state == ST_TEXT or self.state == ST_MISC or self.state == ST_START:
             return self.pos
@@ -526,8 +534,6 @@ cdef class StreamParserC:
     cdef int _at_end_of_feed(self) except -1:
         """Report what expat reports when a read ends: data between stanzas, the size limit."""
         cdef Py_ssize_t limit = self.max_stanza_size
-        if self.depth == 1 and self.level_bad:
-            self._fail("bad-format", "character data between stanzas")
         if self.depth >= 1 and self.stanza_start >= 0:
             if self.n - self.stanza_start > limit:
                 self._fail("policy-violation", f"stanza larger than {limit} bytes")
@@ -613,16 +619,14 @@ cdef class StreamParserC:
                             break
                         if s[pos + 1] == 93 and s[pos + 2] == 62:
                             self._bad("']]>' in character data")
-                        self.level_bad = True
-                        pos += 1
+                        self._fail("bad-format", "character data between stanzas")
                     else:
                         k = _utf8(s + pos, n - pos, &cp)
                         if k < 0:
                             self._bad("invalid UTF-8 or a character XML does not allow")
                         if k == 0:
                             break
-                        self.level_bad = True
-                        pos += k
+                        self._fail("bad-format", "character data between stanzas")
                 if pos >= n or (s[pos] != 60 and s[pos] != 38):
                     break
                 if s[pos] == 38:
@@ -1105,7 +1109,7 @@ cdef class StreamParserC:
                     self._ref_done(self.ref_val)
                     return pos + 1
                 if self.ref_kind == 2 and 48 <= c <= 57:
-                    self.ref_val = self.ref_val * 10 + <Py_UCS4>(c - 48)
+                    self.ref_val = self.ref_val * 10 + (c - 48)
                 elif self.ref_kind == 4 and (48 <= c <= 57 or 97 <= c <= 102 or 65 <= c <= 70):
                     self.ref_val = self.ref_val * 16 + _hexval(c)
                 else:
@@ -1132,7 +1136,7 @@ cdef class StreamParserC:
         self.pos = pos
         return -1
 
-    cdef Py_UCS4 _entity(self, Py_ssize_t start, Py_ssize_t end) except 0:
+    cdef unsigned int _entity(self, Py_ssize_t start, Py_ssize_t end) except 0:
         cdef const unsigned char* p = self.buf + start
         cdef Py_ssize_t length = end - start
         if length == 2 and p[1] == 116:  # 't'
@@ -1150,10 +1154,10 @@ cdef class StreamParserC:
         self._restricted("entity references other than the five predefined are not allowed")
         return 0
 
-    cdef int _ref_done(self, Py_UCS4 value) except -1:
+    cdef int _ref_done(self, unsigned int value) except -1:
         if self.ref_ret == ST_TEXT and self.depth == 1:
             if not (value == 32 or value == 9 or value == 10 or value == 13):
-                self.level_bad = True
+                self._fail("bad-format", "character data between stanzas")
         return 0
 
     cdef Py_ssize_t _bang(self, Py_ssize_t pos) except -2:
@@ -1237,8 +1241,6 @@ cdef class StreamParserC:
         return 0
 
     cdef int _restricted(self, str text) except -1:
-        if self.depth == 1 and self.level_bad:
-            self._fail("bad-format", "character data between stanzas")
         return self._fail("restricted-xml", text)
 
     cdef Py_ssize_t _document_start(self, Py_ssize_t pos) except -2:
@@ -1250,11 +1252,17 @@ cdef class StreamParserC:
         if avail == 0:
             return -1
         if not self.started:
+            if s[pos] == 0:  # 00 00 FE FF: a UTF-32 byte-order mark
+                m = avail if avail < 4 else 4
+                if memcmp(s + pos, b"\0\0\xfe\xff", m) == 0:
+                    if m < 4:
+                        return -1
+                    self._fail("unsupported-encoding", "UTF-32 byte-order mark: XMPP is UTF-8")
             if s[pos] == 0xFE or s[pos] == 0xFF:
                 if avail < 2:
                     return -1
                 if (s[pos] == 0xFE and s[pos + 1] == 0xFF) or (s[pos] == 0xFF and s[pos + 1] == 0xFE):
-                    self._fail("unsupported-encoding", "UTF-16 byte-order mark: XMPP is UTF-8")
+                    self._fail("unsupported-encoding", "UTF-16 or UTF-32 byte-order mark: XMPP is UTF-8")
             if s[pos] == 0xEF:
                 m = avail if avail < 3 else 3
                 if memcmp(s + pos, b"\xef\xbb\xbf", m) == 0:
@@ -1357,9 +1365,12 @@ cdef class StreamParserC:
             return 0
         if self.text_flags & (F_REF | F_CR | F_CDATA):
             text = self._unescape(start, self.tok, False, self.text_flags)
+            self.text_flags = 0
+            if len(<str>text) == 0:  # only empty CDATA sections: expat reports nothing
+                return 0
         else:
             text = _decode(self.buf + start, self.tok - start, self.text_flags & F_NONASCII)
-        self.text_flags = 0
+            self.text_flags = 0
         top = <Element>self.els[self.depth]
         children = top._children
         if PyList_GET_SIZE(children):
@@ -1376,7 +1387,7 @@ cdef class StreamParserC:
         cdef unsigned char* out
         cdef Py_ssize_t o = 0, i = start, j
         cdef unsigned char c
-        cdef Py_UCS4 v
+        cdef unsigned int v
         if end - start > self.scratch_cap:
             out = <unsigned char*>realloc(self.scratch, end - start)
             if out == NULL:
@@ -1398,7 +1409,7 @@ cdef class StreamParserC:
                             i += 1
                     else:
                         while s[i] != 59:
-                            v = v * 10 + <Py_UCS4>(s[i] - 48)
+                            v = v * 10 + (s[i] - 48)
                             i += 1
                     i += 1
                 else:
@@ -1552,8 +1563,6 @@ cdef class StreamParserC:
             llen = self.name_e - self.name_s
         el_uri = <object>found if found != NULL else ""
         # 4. the stream's rules and the limits (expat's handlers run here)
-        if self.depth == 1 and self.level_bad:
-            self._fail("bad-format", "character data between stanzas")
         if depth == 1:
             if <str>el_uri != S_STREAM_NS:
                 self._fail("invalid-namespace", "the stream must be {%s}stream" % S_STREAM_NS)
@@ -1569,16 +1578,16 @@ cdef class StreamParserC:
             self._fail("bad-format", "a stream element inside the stream")
         # 5. the element
         el = Element.__new__(Element)
-        el.tag = _clark(el_uri, local, llen, self._nonascii(local, llen))
+        el.tag = _clark(el_uri, local, llen)
         attrib = {}
         for i in range(natt):
             a = &self.atts[i]
             if a.is_decl:
                 continue
             if a.colon >= 0:
-                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1, self._nonascii(s + a.ns, a.ne - a.ns))
+                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
             else:
-                name = _clark(None, s + a.ns, a.ne - a.ns, self._nonascii(s + a.ns, a.ne - a.ns))
+                name = _clark(None, s + a.ns, a.ne - a.ns)
             attrib[name] = self._attr_value(a)
         el.attrib = attrib
         el._children = []
@@ -1598,21 +1607,17 @@ cdef class StreamParserC:
             self._end_element(True)
         return 0
 
-    cdef inline bint _nonascii(self, const unsigned char* p, Py_ssize_t length):
-        cdef Py_ssize_t i
-        for i in range(length):
-            if p[i] >= 0x80:
-                return True
-        return False
-
     cdef int _declare(self, const unsigned char* prefix, Py_ssize_t plen, object uri) except -1:
         """A namespace declaration, held to the Namespaces in XML rules as expat holds it."""
         cdef bint is_xml = plen == 3 and memcmp(prefix, b"xml", 3) == 0
+        cdef Py_ssize_t ulen = len(<str>uri)
+        cdef bint xml_uri = ulen == 36 and <str>uri == S_XML_NS
+        cdef bint xmlns_uri = ulen == 29 and <str>uri == S_XMLNS_NS
         if plen == 5 and memcmp(prefix, b"xmlns", 5) == 0:
             self._bad("the xmlns prefix must not be declared")
-        if is_xml and <str>uri != S_XML_NS:
+        if is_xml and not xml_uri:
             self._bad("the xml prefix must not be bound to another namespace")
-        if not is_xml and (<str>uri == S_XML_NS or <str>uri == S_XMLNS_NS):
+        if not is_xml and (xml_uri or xmlns_uri):
             self._bad("a reserved namespace must not be bound to another prefix")
         if plen > 0 and len(<str>uri) == 0:
             self._bad("a prefix must not be undeclared")
@@ -1634,10 +1639,12 @@ cdef class StreamParserC:
             if a.is_decl:
                 continue
             if a.colon >= 0:
-                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1, self._nonascii(s + a.ns, a.ne - a.ns))
+                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
             else:
-                name = _clark(None, s + a.ns, a.ne - a.ns, self._nonascii(s + a.ns, a.ne - a.ns))
+                name = _clark(None, s + a.ns, a.ne - a.ns)
             attrib[name] = self._attr_value(a)
+        if self.base + self.pos > self.max_stanza_size:
+            self._fail("policy-violation", f"stream header larger than {self.max_stanza_size} bytes")
         self.root_qname = PyBytes_FromStringAndSize(<char*>s + self.name_s, self.name_e - self.name_s)
         self.open[1].nbind = nbind_before
         self.depth = 1
@@ -1661,15 +1668,11 @@ cdef class StreamParserC:
     cdef int _end_element(self, bint empty) except -1:
         """An element ends (``empty``: it was ``<x/>``); a finished stanza is handed out."""
         cdef Py_ssize_t depth = self.depth
-        cdef Py_ssize_t end
         self._end_text_run()
-        if depth == 1 and self.level_bad:
-            self._fail("bad-format", "character data between stanzas")
         self._free_bindings(self.open[depth].nbind)
         self.depth = depth - 1
         if depth == 2:
-            end = self.pos if empty else self.tok
-            if end - self.stanza_start > self.max_stanza_size:
+            if self.pos - self.stanza_start > self.max_stanza_size:
                 self._fail("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
             self.items.append(self.stanza)
             self.stanza = None

@@ -8,7 +8,7 @@ unusual (very deep trees) is handed to the pure implementation, which gives the 
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
-from cpython.ref cimport PyObject
+from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 
@@ -20,7 +20,8 @@ cdef extern from "Python.h":
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
 
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
-cdef dict NAMES = {}  # Clark name -> (namespace, UTF-8 local name), checked
+cdef dict TAGS = {}   # Clark name -> (namespace, UTF-8 local name), checked as a tag
+cdef dict ATTRS = {}  # the same for attribute names (checked as such: "xmlns" is refused)
 cdef enum:
     MAX_NAMES = 10000
     MAX_DEPTH = 512   # deeper trees go to the pure-Python writer (no recursion limit there)
@@ -52,6 +53,7 @@ cdef struct Buf:
     unsigned char* p
     Py_ssize_t n
     Py_ssize_t cap
+    bint heap          # p is malloc'ed (else it is the shared static buffer)
 
 
 cdef int _reserve(Buf* b, Py_ssize_t more) except -1:
@@ -61,9 +63,15 @@ cdef int _reserve(Buf* b, Py_ssize_t more) except -1:
         return 0
     while cap < b.n + more:
         cap *= 2
-    p = <unsigned char*>realloc(b.p, cap)
+    if b.heap:
+        p = <unsigned char*>realloc(b.p, cap)
+    else:
+        p = <unsigned char*>malloc(cap)
+        if p != NULL:
+            memcpy(p, b.p, b.n)
     if p == NULL:
         raise MemoryError()
+    b.heap = True
     b.p = p
     b.cap = cap
     return 0
@@ -143,14 +151,33 @@ cdef int _put_str(Buf* b, object value, bint attr, object what) except -1:
     return 0
 
 
-cdef tuple _name(object name, str what):
-    cdef object cached = NAMES.get(name)
-    if cached is not None:
-        return <tuple>cached
-    ns, local = _core._parse_name(name, what)
-    cached = (ns, local.encode("utf-8"))
-    if len(NAMES) < MAX_NAMES:
-        NAMES[name] = cached
+cdef struct Seen:
+    PyObject* name      # the str object last seen in this slot (owned)
+    PyObject* parsed    # its (namespace, UTF-8 local name) tuple (owned)
+
+cdef Seen SEEN[512]   # 0-255 tags, 256-511 attribute names
+
+
+cdef tuple _name(object name, bint attr):
+    """(namespace, UTF-8 local) of a Clark name, checked once; the same str object is found
+    again by identity (parsed and built trees reuse their tag objects), else by the dict."""
+    cdef Seen* slot = &SEEN[((<size_t><PyObject*>name >> 4) & 255) + (256 if attr else 0)]
+    cdef object cached
+    cdef dict names = ATTRS if attr else TAGS
+    if slot.name == <PyObject*>name:
+        return <tuple>slot.parsed
+    cached = names.get(name)
+    if cached is None:
+        ns, local = _core._parse_name(name, "attribute name" if attr else "tag")
+        cached = (ns, local.encode("utf-8"))
+        if len(names) < MAX_NAMES:
+            names[name] = cached
+    Py_XDECREF(slot.name)
+    Py_XDECREF(slot.parsed)
+    Py_INCREF(name)
+    Py_INCREF(cached)
+    slot.name = <PyObject*>name
+    slot.parsed = <PyObject*>cached
     return <tuple>cached
 
 
@@ -162,7 +189,7 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     cdef tuple name
     if depth > MAX_DEPTH:
         raise _TooDeep()
-    name = _name(el.tag, "tag")
+    name = _name(el.tag, False)
     cdef str ns = <str>name[0]
     cdef bytes local = <bytes>name[1]
     cdef tuple attr_name
@@ -171,12 +198,12 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     cdef Element child
     _put(b, "<", 1)
     _put(b, local, len(local))
-    if ns != default_ns:
+    if ns is not default_ns and ns != default_ns:
         _put(b, ' xmlns="', 8)
         _put_str(b, ns, True, "xmlns")
         _put(b, '"', 1)
     for key, value in el.attrib.items():
-        attr_name = _name(key, "attribute name")
+        attr_name = _name(key, True)
         attr_ns = <str>attr_name[0]
         if not attr_ns:
             _put(b, " ", 1)
@@ -218,22 +245,38 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     return 0
 
 
+cdef unsigned char SHARED[4096]  # the output buffer while it fits (the GIL serializes us)
+cdef bint shared_busy = False
+
+
 def tostring(element, *, default_namespace=None):
     """Serialize ``element`` (not its tail) as UTF-8; see :func:`fastxmpp.xml.tostring`."""
+    global shared_busy
     cdef Buf b
     cdef Element el
+    cdef bint used_shared = False
     if not isinstance(element, Element):
         raise TypeError(f"tostring() needs an Element, not {type(element).__name__}")
     el = <Element>element
-    b.cap = 512
     b.n = 0
-    b.p = <unsigned char*>malloc(b.cap)
-    if b.p == NULL:
-        raise MemoryError()
+    if not shared_busy:  # another thread may run while a name is checked in Python
+        shared_busy = used_shared = True
+        b.p = SHARED
+        b.cap = sizeof(SHARED)
+        b.heap = False
+    else:
+        b.cap = 512
+        b.p = <unsigned char*>malloc(b.cap)
+        b.heap = True
+        if b.p == NULL:
+            raise MemoryError()
     try:
         _element(&b, el, default_namespace or "", None, 0)
         return PyBytes_FromStringAndSize(<char*>b.p, b.n)
     except _TooDeep:
         return _core.tostring(element, default_namespace=default_namespace)
     finally:
-        free(b.p)
+        if b.heap:
+            free(b.p)
+        if used_shared:
+            shared_busy = False

@@ -10,6 +10,7 @@ the same rules byte for byte; one test suite runs against both.
 from __future__ import annotations
 
 import pyexpat
+import re
 from typing import Any, Union
 
 from fastxmpp._events import StreamClose, StreamOpen
@@ -34,6 +35,9 @@ _CONDITIONS = {
     _codes[pyexpat.errors.XML_ERROR_MISPLACED_XML_PI]: "restricted-xml",
 }
 _clark_cache: dict[str, str] = {}
+_FOREIGN_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
+# The end of a start tag ('>' outside quoted values), for measuring the stream header.
+_TAG_END = re.compile(rb"""(?:[^'">]|'[^']*'|"[^"]*")*>""")
 
 
 class _Fault(Exception):
@@ -75,7 +79,9 @@ class StreamParserPy:
         p = pyexpat.ParserCreate("utf-8", "}")
         if hasattr(p, "SetReparseDeferralEnabled"):  # expat >= 2.6 would hold stanzas back
             p.SetReparseDeferralEnabled(False)
-        p.buffer_text = True
+        # Between stanzas expat must report character data at once (it is an error there);
+        # inside a stanza it may gather it into one string.
+        p.buffer_text = False
         p.StartElementHandler = self._start
         p.EndElementHandler = self._end
         p.CharacterDataHandler = self._chars
@@ -115,14 +121,16 @@ class StreamParserPy:
         if self._fed == 0:
             data = self._head + data
             self._head = b""
-            if data[:1] in (b"\xfe", b"\xff"):
-                if len(data) < 2:
+            for bom in _FOREIGN_BOMS:
+                if data[: len(bom)] == bom:
+                    self._fail("unsupported-encoding", "UTF-16 or UTF-32 byte-order mark: XMPP is UTF-8")
+                if bom.startswith(data):  # could still become one: wait for more
                     self._head = data
                     return []
-                if data[:2] in (b"\xfe\xff", b"\xff\xfe"):
-                    self._fail("unsupported-encoding", "UTF-16 byte-order mark: XMPP is UTF-8")
         start = self._fed
-        self._window = self._window[-2:] + data
+        # the bytes the handlers may look back at: the whole document until the header is
+        # complete (to measure it), then the end of the previous read and this one
+        self._window = (self._window if self._depth == 0 else self._window[-2:]) + data
         self._window_start = start - (len(self._window) - len(data))
         try:
             self._parser.Parse(data, False)
@@ -228,6 +236,7 @@ class StreamParserPy:
             self._stanza_start = self._parser.CurrentByteIndex
             self._pending_lt = -1
             self._stack = [element]
+            self._parser.buffer_text = True
         else:
             self._stack[-1]._children.append(element)
             self._stack.append(element)
@@ -238,6 +247,10 @@ class StreamParserPy:
             if name.rpartition("}")[0] != STREAM_NS:
                 raise _Fault("invalid-namespace", f"the stream must be {{{STREAM_NS}}}stream")
             raise _Fault("bad-format", f"the root element must be stream, not {name!r}")
+        start = self._parser.CurrentByteIndex
+        end = self._window_start + _TAG_END.match(self._window, start - self._window_start).end()
+        if end > self.max_stanza_size:
+            raise _Fault("policy-violation", f"stream header larger than {self.max_stanza_size} bytes")
         namespaces = {prefix or "": uri for prefix, uri in self._ns_decls}
         self._ns_decls = []
         self._items.append(StreamOpen({_clark(k): v for k, v in attrs.items()}, namespaces))
@@ -252,14 +265,17 @@ class StreamParserPy:
             self._tail_of = self._stack.pop()
         elif depth == 2:
             element = self._stack[0]
-            end = self._parser.CurrentByteIndex  # '<' of the end tag, or the end of an empty tag
+            self._parser.buffer_text = False
+            # expat is at the '<' of the end tag, or just past an empty-element tag
+            end = self._parser.CurrentByteIndex
+            at = end - self._window_start
+            if not element._children and element.text is None and self._window[at - 2 : at] == b"/>":
+                self._last_lt = end - 1
+            else:
+                self._last_lt = end
+                end = self._window_start + self._window.index(b">", max(at, 0)) + 1
             if end - self._stanza_start > self.max_stanza_size:
                 raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
-            self._last_lt = end
-            if not element._children and element.text is None:
-                at = end - self._window_start
-                if self._window[at - 2 : at] == b"/>":
-                    self._last_lt = end - 1
             self._stack = []
             self._tail_of = None
             self._items.append(element)

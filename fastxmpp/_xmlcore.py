@@ -14,6 +14,17 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union, 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XMLNS_NS = "http://www.w3.org/2000/xmlns/"
 STREAM_NS = "http://etherx.jabber.org/streams"
+CLIENT_NS = "jabber:client"
+XML_LANG = "{%s}lang" % XML_NS
+MESSAGE = "{jabber:client}message"
+PRESENCE = "{jabber:client}presence"
+IQ = "{jabber:client}iq"
+BODY = "{jabber:client}body"
+SUBJECT = "{jabber:client}subject"
+THREAD = "{jabber:client}thread"
+SHOW = "{jabber:client}show"
+STATUS = "{jabber:client}status"
+PRIORITY = "{jabber:client}priority"
 
 # Characters that XML 1.0 does not allow in a document (section 2.2), as a regex for the
 # serializer. Text must never carry them: they would make the peer end the stream.
@@ -222,7 +233,7 @@ class Element:
 
 def _make_element(tag: str, attrib: dict) -> Element:
     """A new element that takes ``attrib`` as it is (no copy, no checks): for the parsers."""
-    element = Element.__new__(Element)
+    element: Element = Element.__new__(Element)
     element.tag = tag
     element.attrib = attrib
     element.text = None
@@ -321,7 +332,7 @@ def E(tag: str, *children: Any, **attrs: Optional[str]) -> Element:
     if not isinstance(tag, str):
         raise TypeError(f"tag must be a str, not {type(tag).__name__}")
     attrib: dict = {}
-    element = _make_element(tag, attrib)
+    element: Element = _make_element(tag, attrib)
     last: Optional[Element] = None
     for child in children:
         if isinstance(child, Element):
@@ -345,6 +356,119 @@ def E(tag: str, *children: Any, **attrs: Optional[str]) -> Element:
             if key[-1] == "_":
                 key = key[:-1]
             attrib[key] = value
+    return element
+
+
+def _text_element(tag: str, text: str) -> Element:
+    element: Element = _make_element(tag, {})
+    element.text = text
+    return element
+
+
+def _address(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if hasattr(value, "domain"):  # a JID
+        return str(value)
+    raise TypeError(f"{what} must be a str or a JID, not {type(value).__name__}")
+
+
+def message(
+    to: Any = None,
+    body: Optional[str] = None,
+    *,
+    type: Optional[str] = "chat",
+    id: Optional[str] = None,
+    from_: Any = None,
+    subject: Optional[str] = None,
+    thread: Optional[str] = None,
+    lang: Optional[str] = None,
+) -> Element:
+    """A ``<message/>`` stanza in ``jabber:client``; omitted parts are left out.
+
+    ``message("romeo@montague.lit", "hi", id="m1")`` is the stanza a chat client sends; add
+    payloads with ``append()``. ``type=None`` leaves the type out (RFC 6121's "normal").
+    """
+    attrib: dict = {}
+    if to is not None:
+        attrib["to"] = _address(to, "to")
+    if from_ is not None:
+        attrib["from"] = _address(from_, "from_")
+    if type is not None:
+        attrib["type"] = type
+    if id is not None:
+        attrib["id"] = id
+    if lang is not None:
+        attrib[XML_LANG] = lang
+    element: Element = _make_element(MESSAGE, attrib)
+    children: list = element._children
+    if subject is not None:
+        children.append(_text_element(SUBJECT, subject))
+    if body is not None:
+        children.append(_text_element(BODY, body))
+    if thread is not None:
+        children.append(_text_element(THREAD, thread))
+    return element
+
+
+def presence(
+    to: Any = None,
+    *,
+    type: Optional[str] = None,
+    id: Optional[str] = None,
+    from_: Any = None,
+    show: Optional[str] = None,
+    status: Optional[str] = None,
+    priority: Optional[int] = None,
+    lang: Optional[str] = None,
+) -> Element:
+    """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
+    attrib: dict = {}
+    if to is not None:
+        attrib["to"] = _address(to, "to")
+    if from_ is not None:
+        attrib["from"] = _address(from_, "from_")
+    if type is not None:
+        attrib["type"] = type
+    if id is not None:
+        attrib["id"] = id
+    if lang is not None:
+        attrib[XML_LANG] = lang
+    element: Element = _make_element(PRESENCE, attrib)
+    children: list = element._children
+    if show is not None:
+        children.append(_text_element(SHOW, show))
+    if status is not None:
+        children.append(_text_element(STATUS, status))
+    if priority is not None:
+        if not isinstance(priority, int) or isinstance(priority, bool) or not -128 <= priority <= 127:
+            raise ValueError(f"priority must be an int from -128 to 127, not {priority!r}")
+        children.append(_text_element(PRIORITY, str(priority)))
+    return element
+
+
+def iq(
+    type: str,
+    payload: Optional[Element] = None,
+    *,
+    to: Any = None,
+    id: Optional[str] = None,
+    from_: Any = None,
+) -> Element:
+    """An ``<iq/>`` stanza in ``jabber:client`` with an optional payload element."""
+    if type not in ("get", "set", "result", "error"):
+        raise ValueError(f"iq type must be get, set, result or error, not {type!r}")
+    attrib: dict = {"type": type}
+    if to is not None:
+        attrib["to"] = _address(to, "to")
+    if from_ is not None:
+        attrib["from"] = _address(from_, "from_")
+    if id is not None:
+        attrib["id"] = id
+    element: Element = _make_element(IQ, attrib)
+    if payload is not None:
+        _check_element(payload)
+        element._children.append(payload)
     return element
 
 
@@ -413,22 +537,31 @@ def escape_attr(value: Any, name: str = "attribute") -> str:
     return value
 
 
-_name_cache: dict[str, tuple[str, str]] = {}
+# Checked names, one cache per kind: "xmlns" is a fine tag but no attribute name.
+_name_caches: dict[str, dict[str, tuple[str, str]]] = {"tag": {}, "attribute name": {}}
 
 
-def _parse_name(tag: Any, what: str) -> tuple[str, str]:
-    """(namespace, local) of a Clark name, checked once and cached."""
-    cached = _name_cache.get(tag)
+def _parse_name(name: Any, what: str) -> tuple[str, str]:
+    """(namespace, local) of a Clark name used as ``what`` ("tag" or "attribute name"), checked
+    once and cached."""
+    cache = _name_caches[what]
+    cached = cache.get(name)
     if cached is not None:
         return cached
-    if not isinstance(tag, str):
-        raise TypeError(f"{what} must be a str, not {type(tag).__name__}")
-    ns, local = _split_tag(tag)
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a str, not {type(name).__name__}")
+    ns, local = _split_tag(name)
     if _NCNAME.match(local) is None:
-        raise ValueError(f"{what} {tag!r} is not a valid XML name")
-    _check_chars(ns, f"namespace of {what} {tag!r}")
-    if len(_name_cache) < 10000:
-        _name_cache[tag] = (ns, local)
+        raise ValueError(f"{what} {name!r} is not a valid XML name")
+    _check_chars(ns, f"namespace of {what} {name!r}")
+    if ns == XMLNS_NS or (ns == XML_NS and what == "tag"):
+        raise ValueError(f"{what} {name!r} uses the reserved namespace {ns!r}")
+    if local == "xmlns" and not ns and what != "tag":
+        raise ValueError(
+            "attribute name 'xmlns' is a namespace declaration: put the namespace in the tag"
+        )
+    if len(cache) < 10000:
+        cache[name] = (ns, local)
     return ns, local
 
 

@@ -4,7 +4,8 @@ Everything here has a compiled and a pure-Python implementation with the same be
 compiled one is used when it was built (``fastxmpp.EXTENSIONS`` tells), and
 ``FASTXMPP_NO_EXTENSIONS=1`` forces pure Python.
 
-- :class:`Element`, :func:`E`, :class:`ElementMaker`: the stanza tree and its builder.
+- :class:`Element`, :func:`E`, :class:`ElementMaker`: the stanza tree and its builder;
+  :func:`message`, :func:`presence`, :func:`iq`: the three stanzas, built in one call.
 - :func:`tostring`, :class:`StreamWriter`: UTF-8 output with default-namespace inheritance.
 - :data:`StreamParser` (the best available), :class:`StreamParserPy`, :data:`StreamParserC`:
   ``feed(bytes)`` returns :class:`StreamOpen`, one :class:`Element` per stanza, :class:`StreamClose`;
@@ -25,6 +26,9 @@ __all__ = [
     "Element",
     "E",
     "ElementMaker",
+    "message",
+    "presence",
+    "iq",
     "tostring",
     "escape_text",
     "escape_attr",
@@ -45,6 +49,9 @@ __all__ = [
 Element = _impl.core.Element
 E = _impl.core.E
 ElementMaker = _impl.core.ElementMaker
+message = _impl.core.message
+presence = _impl.core.presence
+iq = _impl.core.iq
 tostring = _impl.tostring
 escape_text = _impl.core.escape_text
 escape_attr = _impl.core.escape_attr
