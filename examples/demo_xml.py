@@ -83,7 +83,9 @@ def main() -> None:
     start = time.perf_counter()
     for i in range(count):
         writer.stanza(chat(i))
-    print(f"  serializer: {count / (time.perf_counter() - start):,.0f} messages/s built and written")
+    print(
+        f"  serializer: {count / (time.perf_counter() - start):,.0f} messages/s built and written"
+    )
 
     # 4. Hostile input: a clear stream-error condition, and the stanza before the fault kept.
     print("\nHostile input is refused with the RFC 6120 condition:")

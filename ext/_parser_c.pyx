@@ -196,6 +196,7 @@ cdef enum:
     F_CR = 4        # contains CR (line ends to normalise)
     F_CDATA = 8     # contains CDATA sections
     F_WS = 16       # attribute value contains TAB/LF/CR (normalised to spaces)
+    F_BADENT = 32   # attribute value refers to an undefined entity (reported with the tag)
 
 cdef struct Attr:
     Py_ssize_t ns, ne        # name span
@@ -988,6 +989,8 @@ cdef class StreamParserC:
                 # look for '?>' from where the last read stopped
                 i = self.mark
                 while i < n - 1 and not (s[i] == 63 and s[i + 1] == 62):
+                    if s[i] >= 0x80 or (s[i] < 0x20 and CLS[s[i]] & C_WS == 0):
+                        self._bad("malformed XML declaration")
                     i += 1
                 if i >= n - 1:
                     self.mark = i
@@ -1129,12 +1132,27 @@ cdef class StreamParserC:
             if k < 0:
                 return -1
             pos = k
-            if s[pos] != 59:
+            if s[pos] != 59 or self.colon >= 0:
                 self._bad("malformed entity reference")
-            self._ref_done(self._entity(self.mark, pos))
+            if self.ref_ret == ST_ATT_VALUE and not self._predefined(self.mark, pos):
+                # expat reads the whole tag before it resolves references in values
+                self.vflags |= F_BADENT
+            else:
+                self._ref_done(self._entity(self.mark, pos))
             return pos + 1
         self.pos = pos
         return -1
+
+    cdef bint _predefined(self, Py_ssize_t start, Py_ssize_t end):
+        cdef const unsigned char* p = self.buf + start
+        cdef Py_ssize_t length = end - start
+        if length == 2:
+            return p[1] == 116 and (p[0] == 108 or p[0] == 103)
+        if length == 3:
+            return memcmp(p, b"amp", 3) == 0
+        if length == 4:
+            return memcmp(p, b"apos", 4) == 0 or memcmp(p, b"quot", 4) == 0
+        return False
 
     cdef unsigned int _entity(self, Py_ssize_t start, Py_ssize_t end) except 0:
         cdef const unsigned char* p = self.buf + start
@@ -1525,6 +1543,8 @@ cdef class StreamParserC:
                     and memcmp(s + b.ns, s + a.ns, a.ne - a.ns) == 0
                 ):
                     self._bad("duplicate attribute")
+            if a.flags & F_BADENT:
+                self._restricted("entity references other than the five predefined are not allowed")
             if a.colon < 0 and a.ne - a.ns == 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
                 a.is_decl = 1
                 self._declare(s + a.ns, 0, self._uri_value(a))
@@ -1619,8 +1639,10 @@ cdef class StreamParserC:
             self._bad("the xml prefix must not be bound to another namespace")
         if not is_xml and (xml_uri or xmlns_uri):
             self._bad("a reserved namespace must not be bound to another prefix")
-        if plen > 0 and len(<str>uri) == 0:
+        if plen > 0 and ulen == 0:
             self._bad("a prefix must not be undeclared")
+        if "}" in <str>uri:  # it could not be told apart in a Clark name (expat refuses it too)
+            self._bad("'}' in a namespace name")
         self._bind(prefix, plen, uri)
         return 0
 

@@ -212,7 +212,7 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
         else:
             if prefixes is None or attr_ns not in prefixes:
                 prefixes = {} if prefixes is None else dict(prefixes)
-                prefixes[attr_ns] = "a%d" % len(prefixes)
+                prefixes[attr_ns] = f"a{len(prefixes)}"
                 _put(b, " xmlns:", 7)
                 prefix = (<str>prefixes[attr_ns]).encode()
                 _put(b, prefix, len(prefix))

@@ -47,7 +47,9 @@ def render() -> str:
         out.append(f"static const int {label}_count = {len(ranges)};")
         out.append(f"static const fx_range {label}[{len(ranges)}] = {{")
         for i in range(0, len(ranges), 6):
-            out.append("    " + " ".join(f"{{0x{a:04X}, 0x{b:04X}}}," for a, b in ranges[i : i + 6]))
+            out.append(
+                "    " + " ".join(f"{{0x{a:04X}, 0x{b:04X}}}," for a, b in ranges[i : i + 6])
+            )
         out.append("};")
     return "\n".join(out) + "\n"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 
 class StreamOpen:
@@ -20,7 +20,7 @@ class StreamOpen:
         self.namespaces = namespaces
 
     @property
-    def default_namespace(self) -> Optional[str]:
+    def default_namespace(self) -> str | None:
         """The content namespace the header declares (``jabber:client`` on a c2s stream)."""
         return self.namespaces.get("")
 

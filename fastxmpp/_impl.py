@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from types import ModuleType
-from typing import Callable, Optional
+from typing import Callable
 
 from fastxmpp import _xmlcore
 
@@ -16,7 +16,7 @@ NO_EXTENSIONS = os.environ.get("FASTXMPP_NO_EXTENSIONS", "") not in ("", "0")
 
 core: ModuleType = _xmlcore
 tostring: Callable[..., bytes] = _xmlcore.tostring
-StreamParserC: Optional[type] = None
+StreamParserC: type | None = None
 EXTENSIONS = False
 
 if not NO_EXTENSIONS:

@@ -14,13 +14,13 @@ import re
 from typing import Any, Union
 
 from fastxmpp._events import StreamClose, StreamOpen
+from fastxmpp._impl import core
 from fastxmpp._limits import (
     DEFAULT_MAX_ATTRIBUTES,
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_STANZA_SIZE,
     check_limits,
 )
-from fastxmpp._impl import core
 from fastxmpp._xmlcore import STREAM_NS
 from fastxmpp.errors import StreamError
 
@@ -53,13 +53,34 @@ def _clark(name: str) -> str:
     tag = _clark_cache.get(name)
     if tag is None:
         tag = "{" + name if "}" in name else name
-        if len(_clark_cache) < 10000:
+        if len(_clark_cache) < 10000 and name != _STREAM_EXPAT:
             _clark_cache[name] = tag
     return tag
 
 
 class StreamParserPy:
     """Incremental XMPP stream parser in pure Python (see :class:`fastxmpp.xml.StreamParser`)."""
+
+    __slots__ = (
+        "max_stanza_size",
+        "max_depth",
+        "max_attributes",
+        "_parser",
+        "_items",
+        "_error",
+        "_depth",
+        "_stack",
+        "_tail_of",
+        "_ns_decls",
+        "_fed",
+        "_head",
+        "_window",
+        "_window_start",
+        "_stanza_start",
+        "_last_lt",
+        "_pending_lt",
+        "_closed",
+    )
 
     def __init__(
         self,
@@ -96,8 +117,7 @@ class StreamParserPy:
         self._error: StreamError | None = None
         self._depth = 0  # 1 inside the stream element, 2 inside a stanza
         self._stack: list[Any] = []  # the open elements of the current stanza
-        self._text: list[str] = []  # character data not yet attached
-        self._tail_of: Any = None  # element whose tail gets that data (else the open one's text)
+        self._tail_of: Any = None  # element whose tail gets text now (else the open one's text)
         self._ns_decls: list[tuple[str | None, str]] = []
         self._fed = 0  # bytes handed to expat in this document
         self._head = b""  # the first byte, held until the byte-order mark is known
@@ -123,10 +143,25 @@ class StreamParserPy:
             self._head = b""
             for bom in _FOREIGN_BOMS:
                 if data[: len(bom)] == bom:
-                    self._fail("unsupported-encoding", "UTF-16 or UTF-32 byte-order mark: XMPP is UTF-8")
+                    self._fail(
+                        "unsupported-encoding", "UTF-16 or UTF-32 byte-order mark: XMPP is UTF-8"
+                    )
                 if bom.startswith(data):  # could still become one: wait for more
                     self._head = data
                     return []
+        nul = data.find(b"\x00")
+        if nul >= 0:
+            # NUL is never allowed, and it would let expat switch to UTF-16 on its own: parse
+            # what comes before it (its faults come first), then refuse
+            if nul:
+                self._parse(data[:nul])
+            self._fail("not-well-formed", "a NUL byte: not UTF-8 XML")
+        self._parse(data)
+        items = self._items
+        self._items = []
+        return items
+
+    def _parse(self, data: bytes) -> None:
         start = self._fed
         # the bytes the handlers may look back at: the whole document until the header is
         # complete (to measure it), then the end of the previous read and this one
@@ -143,9 +178,6 @@ class StreamParserPy:
             )
         self._fed = start + len(data)
         self._check_size(data, start)
-        items = self._items
-        self._items = []
-        return items
 
     def _check_size(self, data: bytes, start: int) -> None:
         """Apply max_stanza_size to what is still incomplete at the end of a feed."""
@@ -195,52 +227,55 @@ class StreamParserPy:
         self._ns_decls.append((prefix, uri))
 
     def _chars(self, data: str) -> None:
+        # inside a stanza expat hands over each run of text whole (buffer_text is on there)
         if self._depth >= 2:
-            self._text.append(data)
+            target = self._tail_of
+            if target is not None:
+                target.tail = data if target.tail is None else target.tail + data
+            else:
+                target = self._stack[-1]
+                target.text = data if target.text is None else target.text + data
         elif self._depth == 1 and data.strip(" \t\r\n"):
             raise _Fault("bad-format", "character data between stanzas")
 
-    def _flush_text(self) -> None:
-        text = self._text[0] if len(self._text) == 1 else "".join(self._text)
-        self._text = []
-        target = self._tail_of
-        if target is not None:
-            target.tail = text if target.tail is None else target.tail + text
-        else:
-            target = self._stack[-1]
-            target.text = text if target.text is None else target.text + text
-
     def _start(self, name: str, attrs: dict[str, str]) -> None:
-        if self._text:
-            self._flush_text()
         depth = self._depth + 1
         self._depth = depth
-        if len(attrs) + len(self._ns_decls) > self.max_attributes:
+        if self._ns_decls:
+            if len(attrs) + len(self._ns_decls) > self.max_attributes:
+                raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
+            if depth == 1:
+                self._open_stream(name, attrs)
+                return
+            self._ns_decls.clear()
+        elif len(attrs) > self.max_attributes:
             raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-        if depth == 1:
+        elif depth == 1:
             self._open_stream(name, attrs)
             return
-        if self._ns_decls:
-            self._ns_decls = []
         if depth > self.max_depth + 1:
             raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
-        if name == _STREAM_EXPAT:
-            raise _Fault("bad-format", "a stream element inside the stream")
         if attrs:
             for key in attrs:
                 if "}" in key:
                     attrs = {_clark(k): v for k, v in attrs.items()}
                     break
-        element = _make_element(_clark(name), attrs)
+        tag = _clark_cache.get(name)  # never holds the stream's own name: see _clark()
+        if tag is None:
+            if name == _STREAM_EXPAT:
+                raise _Fault("bad-format", "a stream element inside the stream")
+            tag = _clark(name)
+        element = _make_element(tag, attrs)
+        self._tail_of = None
         if depth == 2:
             self._stanza_start = self._parser.CurrentByteIndex
             self._pending_lt = -1
             self._stack = [element]
             self._parser.buffer_text = True
         else:
-            self._stack[-1]._children.append(element)
-            self._stack.append(element)
-        self._tail_of = None
+            stack = self._stack
+            stack[-1]._children.append(element)
+            stack.append(element)
 
     def _open_stream(self, name: str, attrs: dict[str, str]) -> None:
         if name != _STREAM_EXPAT:
@@ -250,15 +285,15 @@ class StreamParserPy:
         start = self._parser.CurrentByteIndex
         end = self._window_start + _TAG_END.match(self._window, start - self._window_start).end()
         if end > self.max_stanza_size:
-            raise _Fault("policy-violation", f"stream header larger than {self.max_stanza_size} bytes")
+            raise _Fault(
+                "policy-violation", f"stream header larger than {self.max_stanza_size} bytes"
+            )
         namespaces = {prefix or "": uri for prefix, uri in self._ns_decls}
-        self._ns_decls = []
+        self._ns_decls.clear()
         self._items.append(StreamOpen({_clark(k): v for k, v in attrs.items()}, namespaces))
         self._last_lt = self._parser.CurrentByteIndex
 
     def _end(self, name: str) -> None:
-        if self._text:
-            self._flush_text()
         depth = self._depth
         self._depth = depth - 1
         if depth > 2:
@@ -269,11 +304,20 @@ class StreamParserPy:
             # expat is at the '<' of the end tag, or just past an empty-element tag
             end = self._parser.CurrentByteIndex
             at = end - self._window_start
-            if not element._children and element.text is None and self._window[at - 2 : at] == b"/>":
+            if (
+                not element._children
+                and element.text is None
+                and self._window.endswith(b"/>", 0, at)
+            ):
                 self._last_lt = end - 1
             else:
                 self._last_lt = end
-                end = self._window_start + self._window.index(b">", max(at, 0)) + 1
+                if (
+                    self._window_start + len(self._window) - self._stanza_start
+                    > self.max_stanza_size
+                ):
+                    # it may be too large: find where its end tag ends
+                    end = self._window_start + self._window.index(b">", max(at, 0)) + 1
             if end - self._stanza_start > self.max_stanza_size:
                 raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
             self._stack = []

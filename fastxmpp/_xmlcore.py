@@ -9,13 +9,13 @@ Keep it plain Python: no ``cython`` imports, nothing that behaves differently wh
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Union, overload
+from typing import Any, Callable, Iterable, Iterator, Mapping, Union, overload
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XMLNS_NS = "http://www.w3.org/2000/xmlns/"
 STREAM_NS = "http://etherx.jabber.org/streams"
 CLIENT_NS = "jabber:client"
-XML_LANG = "{%s}lang" % XML_NS
+XML_LANG = f"{{{XML_NS}}}lang"
 MESSAGE = "{jabber:client}message"
 PRESENCE = "{jabber:client}presence"
 IQ = "{jabber:client}iq"
@@ -60,7 +60,7 @@ class Element:
 
     __slots__ = ("tag", "attrib", "text", "tail", "_children")
 
-    def __init__(self, tag: str, attrib: Optional[Mapping[str, str]] = None, **extra: str) -> None:
+    def __init__(self, tag: str, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
         if not isinstance(tag, str):
             raise TypeError(f"tag must be a str, not {type(tag).__name__}")
         self.tag = tag
@@ -157,7 +157,7 @@ class Element:
 
     # -- search -------------------------------------------------------------------------------
 
-    def find(self, path: str) -> Optional[Element]:
+    def find(self, path: str) -> Element | None:
         """The first element matching ``path``, or None.
 
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
@@ -177,7 +177,7 @@ class Element:
             return [child for child in self._children if child.tag == path]
         return list(_select(self, path))
 
-    def findtext(self, path: str, default: Optional[str] = None) -> Optional[str]:
+    def findtext(self, path: str, default: str | None = None) -> str | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
         found = self.find(path)
         if found is None:
@@ -185,7 +185,7 @@ class Element:
         text = found.text
         return "" if text is None else text
 
-    def iter(self, tag: Optional[str] = None) -> Iterator[Element]:
+    def iter(self, tag: str | None = None) -> Iterator[Element]:
         """This element and all its descendants, depth first; only those named ``tag`` if given."""
         any_tag = tag is None or tag == "*"
         stack = [self]
@@ -321,7 +321,7 @@ def _select(element: Element, path: str) -> Iterator[Element]:
 # -- builder ------------------------------------------------------------------------------------
 
 
-def E(tag: str, *children: Any, **attrs: Optional[str]) -> Element:
+def E(tag: str, *children: Any, **attrs: str | None) -> Element:
     """Build an element in one expression, in the spirit of Net::XMPP2's ``simxml``.
 
     ``children`` may be Elements (appended), strings (character data, placed as text or as the
@@ -333,7 +333,7 @@ def E(tag: str, *children: Any, **attrs: Optional[str]) -> Element:
         raise TypeError(f"tag must be a str, not {type(tag).__name__}")
     attrib: dict = {}
     element: Element = _make_element(tag, attrib)
-    last: Optional[Element] = None
+    last: Element | None = None
     for child in children:
         if isinstance(child, Element):
             element._children.append(child)
@@ -375,14 +375,14 @@ def _address(value: Any, what: str) -> str:
 
 def message(
     to: Any = None,
-    body: Optional[str] = None,
+    body: str | None = None,
     *,
-    type: Optional[str] = "chat",
-    id: Optional[str] = None,
+    type: str | None = "chat",
+    id: str | None = None,
     from_: Any = None,
-    subject: Optional[str] = None,
-    thread: Optional[str] = None,
-    lang: Optional[str] = None,
+    subject: str | None = None,
+    thread: str | None = None,
+    lang: str | None = None,
 ) -> Element:
     """A ``<message/>`` stanza in ``jabber:client``; omitted parts are left out.
 
@@ -414,13 +414,13 @@ def message(
 def presence(
     to: Any = None,
     *,
-    type: Optional[str] = None,
-    id: Optional[str] = None,
+    type: str | None = None,
+    id: str | None = None,
     from_: Any = None,
-    show: Optional[str] = None,
-    status: Optional[str] = None,
-    priority: Optional[int] = None,
-    lang: Optional[str] = None,
+    show: str | None = None,
+    status: str | None = None,
+    priority: int | None = None,
+    lang: str | None = None,
 ) -> Element:
     """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
     attrib: dict = {}
@@ -441,7 +441,11 @@ def presence(
     if status is not None:
         children.append(_text_element(STATUS, status))
     if priority is not None:
-        if not isinstance(priority, int) or isinstance(priority, bool) or not -128 <= priority <= 127:
+        if (
+            not isinstance(priority, int)
+            or isinstance(priority, bool)
+            or not -128 <= priority <= 127
+        ):
             raise ValueError(f"priority must be an int from -128 to 127, not {priority!r}")
         children.append(_text_element(PRIORITY, str(priority)))
     return element
@@ -449,10 +453,10 @@ def presence(
 
 def iq(
     type: str,
-    payload: Optional[Element] = None,
+    payload: Element | None = None,
     *,
     to: Any = None,
-    id: Optional[str] = None,
+    id: str | None = None,
     from_: Any = None,
 ) -> Element:
     """An ``<iq/>`` stanza in ``jabber:client`` with an optional payload element."""
@@ -473,12 +477,15 @@ def iq(
 
 
 class ElementMaker:
-    """``E`` bound to a namespace: ``C = ElementMaker("jabber:client"); C.message(C.body("hi"))``."""
+    """``E`` bound to a namespace.
 
-    def __init__(self, namespace: Optional[str] = None) -> None:
-        self._prefix = "{%s}" % namespace if namespace else ""
+    ``C = ElementMaker("jabber:client"); C.message(C.body("hi"))`` builds a message.
+    """
 
-    def __call__(self, local: str, *children: Any, **attrs: Optional[str]) -> Element:
+    def __init__(self, namespace: str | None = None) -> None:
+        self._prefix = f"{{{namespace}}}" if namespace else ""
+
+    def __call__(self, local: str, *children: Any, **attrs: str | None) -> Element:
         return E(self._prefix + local, *children, **attrs)
 
     def __getattr__(self, local: str) -> Callable[..., Element]:
@@ -486,7 +493,7 @@ class ElementMaker:
             raise AttributeError(local)
         tag = self._prefix + local
 
-        def make(*children: Any, **attrs: Optional[str]) -> Element:
+        def make(*children: Any, **attrs: str | None) -> Element:
             return E(tag, *children, **attrs)
 
         setattr(self, local, make)  # later lookups find it without coming here
@@ -566,8 +573,8 @@ def _parse_name(name: Any, what: str) -> tuple[str, str]:
 
 
 def _start_tag(
-    element: Element, out: list, default_ns: str, prefixes: Optional[dict]
-) -> tuple[str, str, Optional[dict]]:
+    element: Element, out: list, default_ns: str, prefixes: dict | None
+) -> tuple[str, str, dict | None]:
     """Write ``<tag attrs...`` (without the closing ``>``).
 
     Returns the local name (for the end tag) and the scope the element opens for its children:
@@ -589,7 +596,7 @@ def _start_tag(
         else:
             if prefixes is None or attr_ns not in prefixes:
                 prefixes = {} if prefixes is None else dict(prefixes)
-                prefixes[attr_ns] = "a%d" % len(prefixes)
+                prefixes[attr_ns] = f"a{len(prefixes)}"
                 out.append(" xmlns:")
                 out.append(prefixes[attr_ns])
                 out.append('="')
@@ -611,7 +618,7 @@ def _serialize(root: Element, out: list, default_ns: str) -> None:
     stack: list[list] = []
     element = root
     ns = default_ns
-    prefixes: Optional[dict] = None
+    prefixes: dict | None = None
     while True:
         local, inner_ns, inner_prefixes = _start_tag(element, out, ns, prefixes)
         if not element._children and element.text is None:
@@ -648,7 +655,7 @@ def _serialize(root: Element, out: list, default_ns: str) -> None:
             element = parent
 
 
-def tostring(element: Element, *, default_namespace: Optional[str] = None) -> bytes:
+def tostring(element: Element, *, default_namespace: str | None = None) -> bytes:
     """Serialize ``element`` (not its tail) as UTF-8, without an XML declaration.
 
     ``default_namespace`` is the namespace the output inherits from its context: a stanza written

@@ -8,13 +8,12 @@ compiled one is used when it was built (``fastxmpp.EXTENSIONS`` tells), and
   :func:`message`, :func:`presence`, :func:`iq`: the three stanzas, built in one call.
 - :func:`tostring`, :class:`StreamWriter`: UTF-8 output with default-namespace inheritance.
 - :data:`StreamParser` (the best available), :class:`StreamParserPy`, :data:`StreamParserC`:
-  ``feed(bytes)`` returns :class:`StreamOpen`, one :class:`Element` per stanza, :class:`StreamClose`;
+  ``feed(bytes)`` returns :class:`StreamOpen`, one :class:`Element` per stanza and
+  :class:`StreamClose`;
   a broken stream raises :class:`fastxmpp.StreamError` with the RFC 6120 condition.
 """
 
 from __future__ import annotations
-
-from typing import Optional
 
 from fastxmpp import _impl
 from fastxmpp._events import StreamClose, StreamOpen
@@ -57,7 +56,7 @@ escape_text = _impl.core.escape_text
 escape_attr = _impl.core.escape_attr
 
 #: The compiled parser, or None when the extension is not built or is switched off.
-StreamParserC: Optional[type] = _impl.StreamParserC
+StreamParserC: type | None = _impl.StreamParserC
 #: The fastest parser available: StreamParserC when built, else StreamParserPy.
 StreamParser: type = StreamParserC if StreamParserC is not None else StreamParserPy
 
@@ -71,10 +70,10 @@ class StreamWriter:
     def header(
         self,
         *,
-        to: Optional[str] = None,
-        from_: Optional[str] = None,
-        id: Optional[str] = None,
-        lang: Optional[str] = None,
+        to: str | None = None,
+        from_: str | None = None,
+        id: str | None = None,
+        lang: str | None = None,
         version: str = "1.0",
     ) -> bytes:
         """The XML declaration and the opening ``<stream:stream>`` tag."""

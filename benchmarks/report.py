@@ -1,0 +1,136 @@
+"""Markdown tables from the fastxmpp benchmark results (for the README).
+
+Usage::
+
+    # run the suite and print the tables (extra arguments go to pytest, e.g. -k "not aioxmpp")
+    python benchmarks/report.py
+
+    # or from an existing pytest-benchmark JSON file
+    python -m pytest benchmarks --benchmark-only --benchmark-json=bench.json
+    python benchmarks/report.py bench.json
+
+For each group it prints implementation, throughput (stanzas/s for ``parse``, messages/s for
+``serialize``), the time per stanza/message, and the throughput ratio to the baseline: pyexpat
+with a start-tag counting Python callback for ``parse``, ``xml.etree.ElementTree`` for
+``serialize``. Throughput = per-round count (``extra_info``) / mean round time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+GROUPS = {
+    # group: (count key in extra_info, unit, baseline test name, baseline description)
+    "parse": (
+        "stanzas_per_round",
+        "stanzas",
+        "test_pyexpat_callbacks",
+        "pyexpat + counting callback",
+    ),
+    "serialize": ("messages_per_round", "messages", "test_etree", "ElementTree"),
+}
+
+
+def run_suite(extra_args: list[str]) -> dict:
+    fd, path = tempfile.mkstemp(suffix=".json", prefix="fastxmpp-bench-")
+    os.close(fd)
+    try:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            HERE,
+            "--benchmark-only",
+            "-p",
+            "no:cacheprovider",
+            "--benchmark-columns=mean,ops,rounds",
+            "--benchmark-group-by=group",
+            f"--benchmark-json={path}",
+            *extra_args,
+        ]
+        print("$", " ".join(cmd), file=sys.stderr)
+        rc = subprocess.call(cmd, cwd=os.path.dirname(HERE), stdout=sys.stderr)
+        if rc not in (0, 5):
+            sys.exit(f"pytest failed (exit status {rc})")
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    finally:
+        os.unlink(path)
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _fmt_time(seconds: float) -> str:
+    us = seconds * 1e6
+    return f"{us:.2f}" if us < 10 else f"{us:.1f}" if us < 100 else f"{us:.0f}"
+
+
+def tables(data: dict) -> str:
+    out = []
+    by_group: dict[str, list[dict]] = {}
+    for b in data.get("benchmarks", []):
+        by_group.setdefault(b.get("group") or "", []).append(b)
+    for group, (count_key, unit, baseline_name, baseline_desc) in GROUPS.items():
+        rows = []
+        for b in by_group.get(group, []):
+            count = b.get("extra_info", {}).get(count_key)
+            mean = b["stats"]["mean"]
+            if not count or not mean:
+                continue
+            label = b.get("extra_info", {}).get("label") or b["name"]
+            rows.append((b["name"], label, count / mean, mean / count, b["stats"]["rounds"], count))
+        if not rows:
+            continue
+        rows.sort(key=lambda r: -r[2])
+        base = next((r[2] for r in rows if r[0] == baseline_name), None)
+        out.append(f"### {group}\n")
+        out.append(f"| Implementation | {unit}/s | µs per {unit[:-1]} | vs {baseline_desc} |")
+        out.append("|---|---:|---:|---:|")
+        for _name, label, rate, per, _rounds, _count in rows:
+            ratio = f"{rate / base:.2f}×" if base else "n/a"
+            out.append(f"| {label} | {_fmt_rate(rate)} | {_fmt_time(per)} | {ratio} |")
+        counts = sorted({r[5] for r in rows})
+        rounds = sorted({r[4] for r in rows})
+        out.append("")
+        nrounds = f"{rounds[0]}" if rounds[0] == rounds[-1] else f"{rounds[0]}-{rounds[-1]}"
+        out.append(
+            f"{'/'.join(f'{c:,}' for c in counts)} {unit} per round, "
+            f"{nrounds} rounds per implementation."
+        )
+        out.append("")
+    mi = data.get("machine_info", {})
+    cpu = mi.get("cpu", {}) or {}
+    env = ", ".join(
+        x
+        for x in (
+            f"{mi.get('python_implementation', '')} {mi.get('python_version', '')}".strip(),
+            cpu.get("brand_raw") or mi.get("processor") or mi.get("machine") or "",
+            mi.get("system", "") and f"{mi.get('system')} {mi.get('release', '')}".strip(),
+        )
+        if x
+    )
+    if env:
+        out.append(f"Measured on {env} ({data.get('datetime', '')[:10]}).")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0].endswith(".json") and os.path.exists(argv[0]):
+        with open(argv[0], encoding="utf-8") as f:
+            data = json.load(f)
+    else:
+        data = run_suite(argv)
+    sys.stdout.write(tables(data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,154 @@
+"""Send side: build a chat message and serialize it to the UTF-8 bytes written to the socket.
+
+The message: ``<message to=... type='chat' id=...><body>...</body>`` +
+``<active xmlns='http://jabber.org/protocol/chatstates'/></message>``, as it goes on a c2s stream
+whose default namespace is ``jabber:client`` (so no ``xmlns`` on ``<message>``). One round builds
+and serializes 10,000 such messages from ``corpus.message_specs()`` (realistic recipient JIDs,
+ids, bodies with non-ASCII text and characters that need escaping); messages/s =
+``extra_info["messages_per_round"]`` / mean, also stored as ``extra_info["messages_per_second"]``.
+Each benchmark checks afterwards that every output parses to the expected message (tag,
+attributes, body text, chat state), so an implementation cannot look fast by producing wrong or
+empty output.
+
+Implementations (group ``serialize``):
+
+* ``fastxmpp`` compiled (the public ``fastxmpp.xml.ElementMaker``/``tostring`` with
+  ``fastxmpp.EXTENSIONS`` true, i.e. ``_xmlcore_c`` elements + the compiled writer; skipped
+  when not built) and pure Python (``fastxmpp._xmlcore``): ``ElementMaker`` +
+  ``tostring(msg, default_namespace="jabber:client")``.
+* ``xml.etree.ElementTree``: ``Element``/``SubElement`` + ``ET.tostring(msg, encoding="utf-8")``;
+  the stanza is built in no namespace with a literal ``xmlns`` attribute on the chat-state element
+  (the usual trick: ET would otherwise write ``ns0:`` prefixes), which gives the same bytes.
+* ``slixmpp``: ``ClientXMPP.make_message(mto, mbody, mtype="chat")``, ``msg["id"] = ...``,
+  ``msg["chat_state"] = "active"`` (XEP-0085 plugin loaded), then ``str(msg).encode()`` - what
+  ``XMLStream.send()`` does before ``transport.write()`` (its ``tostring`` with the stream's
+  default namespace).
+
+Run::
+
+    python -m pytest benchmarks --benchmark-only --benchmark-columns=mean,ops,rounds \
+        --benchmark-group-by=group
+
+(``-k serialize`` for this file only; ``python benchmarks/report.py`` for a markdown table.)
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+from corpus import NS_CHATSTATES, OWN_JID, message_specs
+
+N_MESSAGES = int(os.environ.get("FASTXMPP_BENCH_MESSAGES", "10000"))
+
+pytestmark = pytest.mark.benchmark(group="serialize")
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return message_specs(N_MESSAGES)
+
+
+def check_outputs(outputs, specs) -> None:
+    """Every output is ``<message to type id><body/><active xmlns=chatstates/></message>``."""
+    assert len(outputs) == len(specs)
+    for out, spec in zip(outputs, specs, strict=True):
+        assert isinstance(out, bytes), type(out)
+        # parse it as it appears on the stream: inside an element whose default ns is jabber:client
+        wrapper = ET.fromstring(b"<stream xmlns='jabber:client'>" + out + b"</stream>")
+        (msg,) = list(wrapper)
+        assert msg.tag == "{jabber:client}message", out
+        assert msg.get("to") == spec.to, out
+        assert msg.get("type") == "chat", out
+        assert msg.get("id") == spec.id, out
+        assert msg.findtext("{jabber:client}body") == spec.body, out
+        assert msg.find(f"{{{NS_CHATSTATES}}}active") is not None, out
+        assert len(msg) == 2, out
+
+
+def _bench_fastxmpp(run_serialize, specs, ElementMaker, tostring, label):
+    C = ElementMaker("jabber:client")
+    CS = ElementMaker(NS_CHATSTATES)
+
+    def build_and_serialize():
+        out = []
+        append = out.append
+        for s in specs:
+            msg = C.message(C.body(s.body), CS.active(), to=s.to, type="chat", id=s.id)
+            append(tostring(msg, default_namespace="jabber:client"))
+        return out
+
+    outputs = run_serialize(label, build_and_serialize, len(specs))
+    check_outputs(outputs, specs)
+
+
+def test_fastxmpp_compiled(run_serialize, specs, benchmark):
+    """The public API with the extension active: fastxmpp.xml.ElementMaker/tostring."""
+    fastxmpp = pytest.importorskip("fastxmpp")
+    fx = pytest.importorskip("fastxmpp.xml")
+    if not fastxmpp.EXTENSIONS:
+        pytest.skip("fastxmpp compiled extension not built or disabled")
+    benchmark.extra_info["modules"] = (
+        f"{fx.ElementMaker.__module__}.ElementMaker + {fx.tostring.__module__}.tostring"
+    )
+    _bench_fastxmpp(
+        run_serialize,
+        specs,
+        fx.ElementMaker,
+        fx.tostring,
+        "fastxmpp compiled (_xmlcore_c + _writer_c)",
+    )
+
+
+def test_fastxmpp_pure(run_serialize, specs):
+    """The pure-Python module fastxmpp._xmlcore, whatever the extension state."""
+    core = pytest.importorskip("fastxmpp._xmlcore")
+    _bench_fastxmpp(
+        run_serialize, specs, core.ElementMaker, core.tostring, "fastxmpp _xmlcore (pure Python)"
+    )
+
+
+def test_etree(run_serialize, specs):
+    Element = ET.Element
+    SubElement = ET.SubElement
+    tostring = ET.tostring
+
+    def build_and_serialize():
+        out = []
+        append = out.append
+        for s in specs:
+            msg = Element("message", to=s.to, type="chat", id=s.id)
+            SubElement(msg, "body").text = s.body
+            SubElement(msg, "active", xmlns=NS_CHATSTATES)
+            append(tostring(msg, encoding="utf-8"))
+        return out
+
+    outputs = run_serialize("xml.etree.ElementTree", build_and_serialize, len(specs))
+    check_outputs(outputs, specs)
+
+
+def test_slixmpp(run_serialize, specs):
+    slixmpp = pytest.importorskip("slixmpp")
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        client = slixmpp.ClientXMPP(OWN_JID, "secret", loop=loop)
+        client.register_plugin("xep_0085")  # chat states: msg["chat_state"]
+        make_message = client.make_message
+
+        def build_and_serialize():
+            out = []
+            append = out.append
+            for s in specs:
+                msg = make_message(mto=s.to, mbody=s.body, mtype="chat")
+                msg["id"] = s.id
+                msg["chat_state"] = "active"
+                append(str(msg).encode("utf-8"))
+            return out
+
+        outputs = run_serialize("slixmpp Message stanza + str()", build_and_serialize, len(specs))
+    finally:
+        loop.close()
+    check_outputs(outputs, specs)
