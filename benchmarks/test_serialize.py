@@ -16,6 +16,8 @@ Implementations (group ``serialize``):
   ``fastxmpp.EXTENSIONS`` true, i.e. ``_xmlcore_c`` elements + the compiled writer; skipped
   when not built) and pure Python (``fastxmpp._xmlcore``): ``ElementMaker`` +
   ``tostring(msg, default_namespace="jabber:client")``.
+* ``fastxmpp`` compiled with the stanza builder: ``fastxmpp.xml.message(to, body, id=...)``
+  plus ``append(E(chat state))`` - the path a client's send_message takes.
 * ``xml.etree.ElementTree``: ``Element``/``SubElement`` + ``ET.tostring(msg, encoding="utf-8")``;
   the stanza is built in no namespace with a literal ``xmlns`` attribute on the chat-state element
   (the usual trick: ET would otherwise write ``ns0:`` prefixes), which gives the same bytes.
@@ -99,6 +101,28 @@ def test_fastxmpp_compiled(run_serialize, specs, benchmark):
         fx.tostring,
         "fastxmpp compiled (_xmlcore_c + _writer_c)",
     )
+
+
+def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
+    """The stanza builder a client's send path uses: fastxmpp.xml.message() + a chat state."""
+    fastxmpp = pytest.importorskip("fastxmpp")
+    fx = pytest.importorskip("fastxmpp.xml")
+    if not fastxmpp.EXTENSIONS:
+        pytest.skip("fastxmpp compiled extension not built or disabled")
+    message, E, tostring = fx.message, fx.E, fx.tostring
+    active = f"{{{NS_CHATSTATES}}}active"
+
+    def build_and_serialize():
+        out = []
+        append = out.append
+        for s in specs:
+            msg = message(s.to, s.body, id=s.id)
+            msg.append(E(active))
+            append(tostring(msg, default_namespace="jabber:client"))
+        return out
+
+    outputs = run_serialize("fastxmpp compiled, message() builder", build_and_serialize, len(specs))
+    check_outputs(outputs, specs)
 
 
 def test_fastxmpp_pure(run_serialize, specs):

@@ -53,7 +53,7 @@ cdef struct Buf:
     unsigned char* p
     Py_ssize_t n
     Py_ssize_t cap
-    bint heap          # p is malloc'ed (else it is the shared static buffer)
+    bint heap          # p is malloc'ed (else it is tostring()'s stack buffer)
 
 
 cdef int _reserve(Buf* b, Py_ssize_t more) except -1:
@@ -245,31 +245,18 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     return 0
 
 
-cdef unsigned char SHARED[4096]  # the output buffer while it fits (the GIL serializes us)
-cdef bint shared_busy = False
-
-
 def tostring(element, *, default_namespace=None):
     """Serialize ``element`` (not its tail) as UTF-8; see :func:`fastxmpp.xml.tostring`."""
-    global shared_busy
     cdef Buf b
     cdef Element el
-    cdef bint used_shared = False
+    cdef unsigned char first[2048]  # on the stack: most stanzas fit, no allocation
     if not isinstance(element, Element):
         raise TypeError(f"tostring() needs an Element, not {type(element).__name__}")
     el = <Element>element
+    b.p = first
     b.n = 0
-    if not shared_busy:  # another thread may run while a name is checked in Python
-        shared_busy = used_shared = True
-        b.p = SHARED
-        b.cap = sizeof(SHARED)
-        b.heap = False
-    else:
-        b.cap = 512
-        b.p = <unsigned char*>malloc(b.cap)
-        b.heap = True
-        if b.p == NULL:
-            raise MemoryError()
+    b.cap = sizeof(first)
+    b.heap = False
     try:
         _element(&b, el, default_namespace or "", None, 0)
         return PyBytes_FromStringAndSize(<char*>b.p, b.n)
@@ -278,5 +265,3 @@ def tostring(element, *, default_namespace=None):
     finally:
         if b.heap:
             free(b.p)
-        if used_shared:
-            shared_busy = False

@@ -149,13 +149,10 @@ class StreamParserPy:
                 if bom.startswith(data):  # could still become one: wait for more
                     self._head = data
                     return []
-        nul = data.find(b"\x00")
-        if nul >= 0:
-            # NUL is never allowed, and it would let expat switch to UTF-16 on its own: parse
-            # what comes before it (its faults come first), then refuse
-            if nul:
-                self._parse(data[:nul])
-            self._fail("not-well-formed", "a NUL byte: not UTF-8 XML")
+        if b"\x00" in data:
+            # NUL is never allowed; expat refuses it too, but a NUL at the start would make it
+            # switch to UTF-16 on its own. \x01 is refused the same way, with no such effect.
+            data = data.replace(b"\x00", b"\x01")
         self._parse(data)
         items = self._items
         self._items = []
