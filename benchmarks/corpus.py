@@ -292,7 +292,10 @@ def check_stanzas(tally: Tally, c: Corpus) -> None:
 
 
 class _Gen:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, basic: bool = False) -> None:
+        # basic: only what the issue names - messages with a body and a chat state, presences
+        # with a status and caps, empty IQ results - for the "parse-basic" group
+        self.basic = basic
         self.r = random.Random(seed)
         r = self.r
         # A roster of ~250 contacts, each with one to three online resources.
@@ -336,6 +339,9 @@ class _Gen:
             f"<active xmlns='{NS_CHATSTATES}'/>",
         ]
         n_el = 3
+        if self.basic:
+            parts.append("</message>")
+            return "".join(parts), frm, body, n_el
         if r.random() < 0.5:
             parts.append("<request xmlns='urn:xmpp:receipts'/>")
             n_el += 1
@@ -348,6 +354,16 @@ class _Gen:
     def presence(self) -> tuple[str, str, int]:
         r = self.r
         frm = self._contact_full()
+        if self.basic:
+            node = r.choice(_CLIENT_NODES)
+            return (
+                f"<presence from='{_escape_attr(frm)}' to='{OWN_JID}'>"
+                f"<status>{_escape_text(r.choice(_STATUSES))}</status>"
+                f"<c xmlns='{NS_CAPS}' hash='sha-1' node='{node}' ver='{self.caps_ver[node]}'/>"
+                "</presence>",
+                frm,
+                3,
+            )
         if r.random() < 0.1:
             return (
                 f"<presence from='{_escape_attr(frm)}' to='{OWN_JID}' type='unavailable'/>",
@@ -379,7 +395,7 @@ class _Gen:
 
     def iq(self) -> tuple[str, str, int]:
         r = self.r
-        kind = r.random()
+        kind = 1.0 if self.basic else r.random()
         if kind < 0.5:  # disco#info result from a contact's client
             frm = self._contact_full()
             cat, typ, name = r.choice(_IDENTITIES)
@@ -427,9 +443,15 @@ def stream_header() -> bytes:
     ).encode()
 
 
-def generate(n: int = N_STANZAS, seed: int = SEED) -> Corpus:
-    """Header + ``n`` stanzas (40% message, 40% presence, 20% IQ, in shuffled blocks of 5)."""
-    g = _Gen(seed)
+def generate(n: int = N_STANZAS, seed: int = SEED, mix: str = "rich") -> Corpus:
+    """Header + ``n`` stanzas (40% message, 40% presence, 20% IQ, in shuffled blocks of 5).
+
+    ``mix="rich"``: the varied traffic described above; ``mix="basic"``: messages with a body
+    and a chat state, presences with a status and caps, empty IQ results.
+    """
+    if mix not in ("rich", "basic"):
+        raise ValueError(f"mix must be 'rich' or 'basic', not {mix!r}")
+    g = _Gen(seed, basic=mix == "basic")
     out = []
     n_msg = n_pres = n_iq = 0
     n_el = 1  # the stream element
@@ -480,9 +502,9 @@ def split_chunks(data: bytes, size: int = CHUNK_SIZE) -> list[bytes]:
 
 
 @functools.lru_cache(maxsize=4)
-def get_corpus(n: int = N_STANZAS, seed: int = SEED) -> Corpus:
+def get_corpus(n: int = N_STANZAS, seed: int = SEED, mix: str = "rich") -> Corpus:
     """Cached :func:`generate` (the benchmarks share one corpus per session)."""
-    return generate(n, seed)
+    return generate(n, seed, mix)
 
 
 def message_specs(n: int = 10_000, seed: int = SEED) -> list[MessageSpec]:

@@ -12,6 +12,7 @@ It follows the pure-Python parser (``fastxmpp/_parser_py.py``, expat with strict
 for rule: same items, same error conditions; the test suite runs against both.
 """
 
+cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
@@ -285,6 +286,7 @@ cdef object _intern_uri(object uri):
     return uri
 
 
+@cython.final  # direct (inlinable) calls between the methods instead of a vtable
 cdef class StreamParserC:
     """Incremental XMPP stream parser, compiled (see :class:`fastxmpp.xml.StreamParser`)."""
 

@@ -106,7 +106,10 @@ class StreamParserPy:
         p.StartElementHandler = self._start
         p.EndElementHandler = self._end
         p.CharacterDataHandler = self._chars
-        p.StartNamespaceDeclHandler = self._ns_decl
+        # a C-level handler (no Python frame per call): declarations land in a dict, as one
+        # element cannot declare a prefix twice
+        self._ns_decls: dict[str | None, str] = {}
+        p.StartNamespaceDeclHandler = self._ns_decls.__setitem__
         p.XmlDeclHandler = self._xml_decl
         p.CommentHandler = self._restricted_comment
         p.ProcessingInstructionHandler = self._restricted_pi
@@ -117,8 +120,7 @@ class StreamParserPy:
         self._error: StreamError | None = None
         self._depth = 0  # 1 inside the stream element, 2 inside a stanza
         self._stack: list[Any] = []  # the open elements of the current stanza
-        self._tail_of: Any = None  # element whose tail gets text now (else the open one's text)
-        self._ns_decls: list[tuple[str | None, str]] = []
+        self._tail_of: Any = None  # element whose tail gets the text (else the open one's text)
         self._fed = 0  # bytes handed to expat in this document
         self._head = b""  # the first byte, held until the byte-order mark is known
         self._window = b""  # the last two bytes of the previous feed, then the current feed
@@ -220,9 +222,6 @@ class StreamParserPy:
         if self._depth == 1:
             raise _Fault("bad-format", "character data between stanzas")
 
-    def _ns_decl(self, prefix: str | None, uri: str) -> None:
-        self._ns_decls.append((prefix, uri))
-
     def _chars(self, data: str) -> None:
         # inside a stanza expat hands over each run of text whole (buffer_text is on there)
         if self._depth >= 2:
@@ -268,7 +267,7 @@ class StreamParserPy:
             self._stanza_start = self._parser.CurrentByteIndex
             self._pending_lt = -1
             self._stack = [element]
-            self._parser.buffer_text = True
+            self._parser.buffer_text = True  # gather each run of text into one string
         else:
             stack = self._stack
             stack[-1]._children.append(element)
@@ -285,7 +284,7 @@ class StreamParserPy:
             raise _Fault(
                 "policy-violation", f"stream header larger than {self.max_stanza_size} bytes"
             )
-        namespaces = {prefix or "": uri for prefix, uri in self._ns_decls}
+        namespaces = {prefix or "": uri for prefix, uri in self._ns_decls.items()}
         self._ns_decls.clear()
         self._items.append(StreamOpen({_clark(k): v for k, v in attrs.items()}, namespaces))
         self._last_lt = self._parser.CurrentByteIndex
