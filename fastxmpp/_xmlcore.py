@@ -373,6 +373,22 @@ def _address(value: Any, what: str) -> str:
     raise TypeError(f"{what} must be a str or a JID, not {type(value).__name__}")
 
 
+def _stanza_attrib(to: Any, from_: Any, type: Any, id: Any, lang: Any) -> dict:
+    """The attributes every stanza kind shares, in the usual order; None leaves one out."""
+    attrib: dict = {}
+    if to is not None:
+        attrib["to"] = _address(to, "to")
+    if from_ is not None:
+        attrib["from"] = _address(from_, "from_")
+    if type is not None:
+        attrib["type"] = type
+    if id is not None:
+        attrib["id"] = id
+    if lang is not None:
+        attrib[XML_LANG] = lang
+    return attrib
+
+
 def message(
     to: Any = None,
     body: str | None = None,
@@ -389,18 +405,7 @@ def message(
     ``message("romeo@montague.lit", "hi", id="m1")`` is the stanza a chat client sends; add
     payloads with ``append()``. ``type=None`` leaves the type out (RFC 6121's "normal").
     """
-    attrib: dict = {}
-    if to is not None:
-        attrib["to"] = _address(to, "to")
-    if from_ is not None:
-        attrib["from"] = _address(from_, "from_")
-    if type is not None:
-        attrib["type"] = type
-    if id is not None:
-        attrib["id"] = id
-    if lang is not None:
-        attrib[XML_LANG] = lang
-    element: Element = _make_element(MESSAGE, attrib)
+    element: Element = _make_element(MESSAGE, _stanza_attrib(to, from_, type, id, lang))
     children: list = element._children
     if subject is not None:
         children.append(_text_element(SUBJECT, subject))
@@ -419,34 +424,21 @@ def presence(
     from_: Any = None,
     show: str | None = None,
     status: str | None = None,
-    priority: int | None = None,
+    priority: Any = None,  # int | None; Any so that the compiled build checks it as we do
     lang: str | None = None,
 ) -> Element:
     """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
-    attrib: dict = {}
-    if to is not None:
-        attrib["to"] = _address(to, "to")
-    if from_ is not None:
-        attrib["from"] = _address(from_, "from_")
-    if type is not None:
-        attrib["type"] = type
-    if id is not None:
-        attrib["id"] = id
-    if lang is not None:
-        attrib[XML_LANG] = lang
-    element: Element = _make_element(PRESENCE, attrib)
+    element: Element = _make_element(PRESENCE, _stanza_attrib(to, from_, type, id, lang))
     children: list = element._children
     if show is not None:
         children.append(_text_element(SHOW, show))
     if status is not None:
         children.append(_text_element(STATUS, status))
     if priority is not None:
-        if (
-            not isinstance(priority, int)
-            or isinstance(priority, bool)
-            or not -128 <= priority <= 127
-        ):
-            raise ValueError(f"priority must be an int from -128 to 127, not {priority!r}")
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError(f"priority must be an int, not {priority.__class__.__name__}")
+        if not -128 <= priority <= 127:
+            raise ValueError(f"priority must be an int from -128 to 127, not {priority}")
         children.append(_text_element(PRIORITY, str(priority)))
     return element
 
@@ -460,16 +452,11 @@ def iq(
     from_: Any = None,
 ) -> Element:
     """An ``<iq/>`` stanza in ``jabber:client`` with an optional payload element."""
+    if not isinstance(type, str):
+        raise TypeError(f"iq type must be a str, not {type.__class__.__name__}")
     if type not in ("get", "set", "result", "error"):
         raise ValueError(f"iq type must be get, set, result or error, not {type!r}")
-    attrib: dict = {"type": type}
-    if to is not None:
-        attrib["to"] = _address(to, "to")
-    if from_ is not None:
-        attrib["from"] = _address(from_, "from_")
-    if id is not None:
-        attrib["id"] = id
-    element: Element = _make_element(IQ, attrib)
+    element: Element = _make_element(IQ, _stanza_attrib(to, from_, type, id, None))
     if payload is not None:
         _check_element(payload)
         element._children.append(payload)

@@ -102,6 +102,9 @@ def xmlcore(request):
         E=module.E,
         ElementMaker=module.ElementMaker,
         tostring=module.tostring,
+        message=module.message,
+        presence=module.presence,
+        iq=module.iq,
     )
 
 
