@@ -33,6 +33,12 @@ GROUPS = {
         "test_pyexpat_callbacks",
         "pyexpat + counting callback",
     ),
+    "parse-basic": (
+        "stanzas_per_round",
+        "stanzas",
+        "test_pyexpat_callbacks",
+        "pyexpat + counting callback",
+    ),
     "serialize": ("messages_per_round", "messages", "test_etree", "ElementTree"),
 }
 

@@ -10,28 +10,28 @@ import time
 
 import fastxmpp
 from fastxmpp.xml import (
-    ElementMaker,
+    E,
     StreamParser,
     StreamParserC,
     StreamParserPy,
     StreamWriter,
+    message,
     tostring,
 )
 
-C = ElementMaker("jabber:client")  # stanzas in the c2s namespace
-STATES = ElementMaker("http://jabber.org/protocol/chatstates")
+ACTIVE = "{http://jabber.org/protocol/chatstates}active"  # a Clark name: {namespace}local
 
 
 def chat(n: int):
-    """A chat message as a client would send it."""
-    return C.message(
-        C.body(f"message {n}: caf\u00e9 & <friends> \U0001f600"),
-        STATES.active(),
-        to="romeo@montague.lit/orchard",
-        from_="juliet@capulet.lit/balcony",
-        type="chat",
+    """A chat message as a client would send it: the stanza builder, plus a chat state."""
+    msg = message(
+        "romeo@montague.lit/orchard",
+        f"message {n}: caf\u00e9 & <friends> \U0001f600",
         id=f"m{n}",
+        from_="juliet@capulet.lit/balcony",
     )
+    msg.append(E(ACTIVE))
+    return msg
 
 
 def main() -> None:

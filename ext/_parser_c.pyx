@@ -208,9 +208,15 @@ cdef struct Attr:
     PyObject* uri            # resolved namespace (borrowed from a binding), NULL for none
 
 cdef struct Binding:
-    char* prefix             # owned copy; plen 0 for the default namespace
+    char* heap               # an owned copy of a prefix longer than 24 bytes, else NULL
+    char short[24]           # shorter prefixes live here (no allocation); see _prefix()
     Py_ssize_t plen
     PyObject* uri            # owned reference; "" undeclares the default namespace
+
+cdef inline char* _prefix(Binding* b) noexcept nogil:
+    """Where a binding's prefix bytes are (inline when short; the array may move)."""
+    return b.heap if b.heap != NULL else b.short
+
 
 cdef struct Open:
     Py_ssize_t qs, qe        # qualified name span in the buffer (stanza levels)
@@ -278,9 +284,13 @@ cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonas
 
 
 cdef object _intern_uri(object uri):
+    """One str object per namespace name; None for a name with '}' (expat refuses those: a
+    Clark name could not tell where it ends)."""
     cdef object known = URI_INTERN.get(uri)
     if known is not None:
         return known
+    if "}" in <str>uri:
+        return None
     if len(URI_INTERN) < 4096:
         URI_INTERN[uri] = uri
     return uri
@@ -412,10 +422,12 @@ cdef class StreamParserC:
             self.binds = b
             self.bind_cap *= 2
         b = &self.binds[self.nbind]
-        b.prefix = <char*>malloc(plen + 1)
-        if b.prefix == NULL:
-            raise MemoryError()
-        memcpy(b.prefix, prefix, plen)
+        b.heap = NULL
+        if plen > 24:
+            b.heap = <char*>malloc(plen)
+            if b.heap == NULL:
+                raise MemoryError()
+        memcpy(_prefix(b), prefix, plen)
         b.plen = plen
         Py_INCREF(uri)
         b.uri = <PyObject*>uri
@@ -425,7 +437,7 @@ cdef class StreamParserC:
     cdef void _free_bindings(self, Py_ssize_t keep):
         while self.nbind > keep:
             self.nbind -= 1
-            free(self.binds[self.nbind].prefix)
+            free(self.binds[self.nbind].heap)
             Py_DECREF(<object>self.binds[self.nbind].uri)
 
     cdef inline PyObject* _lookup(self, const unsigned char* prefix, Py_ssize_t plen):
@@ -434,7 +446,7 @@ cdef class StreamParserC:
         cdef Binding* b
         while i >= 0:
             b = &self.binds[i]
-            if b.plen == plen and memcmp(b.prefix, prefix, plen) == 0:
+            if b.plen == plen and memcmp(_prefix(b), prefix, plen) == 0:
                 return b.uri
             i -= 1
         return NULL
@@ -1505,6 +1517,8 @@ cdef class StreamParserC:
         if e.value != NULL and e.llen == length and memcmp(e.local, p, length) == 0:
             return <object>e.value
         uri = _intern_uri(_decode(p, length, False))
+        if uri is None:
+            return None
         Py_XDECREF(e.value)
         Py_INCREF(uri)
         e.value = <PyObject*>uri
@@ -1632,9 +1646,13 @@ cdef class StreamParserC:
     cdef int _declare(self, const unsigned char* prefix, Py_ssize_t plen, object uri) except -1:
         """A namespace declaration, held to the Namespaces in XML rules as expat holds it."""
         cdef bint is_xml = plen == 3 and memcmp(prefix, b"xml", 3) == 0
-        cdef Py_ssize_t ulen = len(<str>uri)
-        cdef bint xml_uri = ulen == 36 and <str>uri == S_XML_NS
-        cdef bint xmlns_uri = ulen == 29 and <str>uri == S_XMLNS_NS
+        cdef Py_ssize_t ulen
+        cdef bint xml_uri, xmlns_uri
+        if uri is None:
+            self._bad("'}' in a namespace name")
+        ulen = len(<str>uri)
+        xml_uri = ulen == 36 and <str>uri == S_XML_NS
+        xmlns_uri = ulen == 29 and <str>uri == S_XMLNS_NS
         if plen == 5 and memcmp(prefix, b"xmlns", 5) == 0:
             self._bad("the xmlns prefix must not be declared")
         if is_xml and not xml_uri:
@@ -1643,8 +1661,6 @@ cdef class StreamParserC:
             self._bad("a reserved namespace must not be bound to another prefix")
         if plen > 0 and ulen == 0:
             self._bad("a prefix must not be undeclared")
-        if "}" in <str>uri:  # it could not be told apart in a Clark name (expat refuses it too)
-            self._bad("'}' in a namespace name")
         self._bind(prefix, plen, uri)
         return 0
 
@@ -1657,7 +1673,7 @@ cdef class StreamParserC:
         cdef Binding* b
         for i in range(nbind_before, self.nbind):
             b = &self.binds[i]
-            namespaces[PyUnicode_DecodeUTF8(b.prefix, b.plen, NULL)] = <object>b.uri
+            namespaces[PyUnicode_DecodeUTF8(_prefix(b), b.plen, NULL)] = <object>b.uri
         for i in range(self.natt):
             a = &self.atts[i]
             if a.is_decl:

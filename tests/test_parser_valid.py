@@ -636,3 +636,15 @@ def test_no_extensions_environment():
         "import fastxmpp._xmlcore as c; assert fastxmpp.xml.Element is c.Element"
     )
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def test_long_prefixes_and_many_bindings(parser_cls):
+    """Prefixes longer than the compiled parser keeps inline, more bindings than its first
+    allocation: same result as ElementTree, in one piece and one byte at a time."""
+    prefixes = [f"{'p' * 30}{i}" for i in range(40)]
+    decls = " ".join(f"xmlns:{p}='urn:long:{i}'" for i, p in enumerate(prefixes))
+    inner = "".join(f"<{p}:x {p}:a='{i}'/>" for i, p in enumerate(prefixes))
+    data = wrap(f"<message {decls}>{inner}</message>".encode())
+    expected = et_items(data)
+    assert dumps(feed_all(parser_cls, [data]), top_tail=False) == expected
+    assert dumps(feed_all(parser_cls, bytewise(data)), top_tail=False) == expected
