@@ -15,7 +15,8 @@ Implementations (group ``parse``):
 
 * ``fastxmpp`` ``StreamParserC`` (compiled; skipped when None) and ``StreamParserPy`` (pure
   Python over pyexpat): ``parser.feed(chunk)`` returns the stanzas as Elements; the handler calls
-  ``el.get("from")`` and ``el.findtext("{jabber:client}body")``.
+  ``el.get("from")`` and ``el.findtext("{jabber:client}body")``. A third row runs the compiled
+  parser with no handler at all (the Elements are built and counted), to show the split.
 * ``pyexpat`` baseline: ``ParserCreate(namespace_separator='}')`` with a Python
   ``StartElementHandler`` that only counts start tags - no tree, no handler work. This is the
   floor for anything that gets one Python callback per element from expat.
@@ -106,6 +107,26 @@ def test_fastxmpp_compiled(run_parse, corpus):
     if fx.StreamParserC is None:
         pytest.skip("fastxmpp.xml.StreamParserC is None (extension not built or disabled)")
     _bench_fastxmpp(run_parse, corpus, fx.StreamParserC, "fastxmpp StreamParserC (compiled)")
+
+
+def test_fastxmpp_compiled_no_handler(run_parse, corpus):
+    """The compiled parser alone: every Element is built, then only counted (no handler call),
+    to show how the time splits between parsing and the handler's Python work."""
+    fx = _fastxmpp_xml()
+    if fx.StreamParserC is None:
+        pytest.skip("fastxmpp.xml.StreamParserC is None (extension not built or disabled)")
+    chunks = corpus.chunks
+
+    def target(state):
+        parser, tally = state
+        feed = parser.feed
+        for chunk in chunks:
+            tally.other += len(feed(chunk))
+        return tally
+
+    label = "fastxmpp StreamParserC, elements only counted"
+    tally = run_parse(label, lambda: (fx.StreamParserC(), Tally()), target)
+    assert tally.other == corpus.n_stanzas + 1, tally  # the stanzas and the StreamOpen
 
 
 def test_fastxmpp_pure(run_parse, corpus):

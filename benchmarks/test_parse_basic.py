@@ -12,6 +12,7 @@ import corpus as corpus_mod
 import pytest
 from test_parse import (  # noqa: F401  (collected here again, with this module's corpus)
     test_fastxmpp_compiled,
+    test_fastxmpp_compiled_no_handler,
     test_fastxmpp_pure,
     test_pyexpat_callbacks,
 )
