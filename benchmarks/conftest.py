@@ -18,7 +18,7 @@ object per round (not timed), so ``--benchmark-min-rounds`` and friends do not a
 serialize benchmarks use plain ``benchmark(...)`` and honour all pytest-benchmark options.
 One benchmark *round* processes a whole corpus; ``extra_info["stanzas_per_round"]`` (parse) or
 ``extra_info["messages_per_round"]`` (serialize) gives the per-round count, so
-throughput = count / mean; it is also stored as ``extra_info["stanzas_per_second"]`` /
+throughput = count / median round time; it is also stored as ``extra_info["stanzas_per_second"]`` /
 ``extra_info["messages_per_second"]``.
 """
 
@@ -53,8 +53,8 @@ def corpus() -> corpus_mod.Corpus:
 
 def _record_rate(benchmark, count_key: str, rate_key: str) -> None:
     stats = getattr(benchmark, "stats", None)  # None with --benchmark-disable
-    if stats is not None and stats.stats.mean:
-        benchmark.extra_info[rate_key] = round(benchmark.extra_info[count_key] / stats.stats.mean)
+    if stats is not None and stats.stats.median:
+        benchmark.extra_info[rate_key] = round(benchmark.extra_info[count_key] / stats.stats.median)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ Usage::
 For each group it prints implementation, throughput (stanzas/s for ``parse``, messages/s for
 ``serialize``), the time per stanza/message, and the throughput ratio to the baseline: pyexpat
 with a start-tag counting Python callback for ``parse``, ``xml.etree.ElementTree`` for
-``serialize``. Throughput = per-round count (``extra_info``) / mean round time.
+``serialize``. Throughput = per-round count (``extra_info``) / median round time: the median,
+not the mean, so that a round slowed by another tenant of a shared machine does not move it.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def run_suite(extra_args: list[str]) -> dict:
             "--benchmark-only",
             "-p",
             "no:cacheprovider",
-            "--benchmark-columns=mean,ops,rounds",
+            "--benchmark-columns=median,mean,ops,rounds",
             "--benchmark-group-by=group",
             f"--benchmark-json={path}",
             *extra_args,
@@ -88,7 +89,7 @@ def tables(data: dict) -> str:
         rows = []
         for b in by_group.get(group, []):
             count = b.get("extra_info", {}).get(count_key)
-            mean = b["stats"]["mean"]
+            mean = b["stats"]["median"]  # robust to the odd slow round
             if not count or not mean:
                 continue
             label = b.get("extra_info", {}).get("label") or b["name"]

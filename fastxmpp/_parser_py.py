@@ -164,7 +164,8 @@ class StreamParserPy:
         start = self._fed
         # the bytes the handlers may look back at: the whole document until the header is
         # complete (to measure it), then the end of the previous read and this one
-        self._window = (self._window if self._depth == 0 else self._window[-2:]) + data
+        opening = self._depth == 0 and not self._closed
+        self._window = (self._window if opening else self._window[-2:]) + data
         self._window_start = start - (len(self._window) - len(data))
         try:
             self._parser.Parse(data, False)
