@@ -280,7 +280,9 @@ class StreamParserPy:
                 raise _Fault("invalid-namespace", f"the stream must be {{{STREAM_NS}}}stream")
             raise _Fault("bad-format", f"the root element must be stream, not {name!r}")
         start = self._parser.CurrentByteIndex
-        end = self._window_start + _TAG_END.match(self._window, start - self._window_start).end()
+        tag = _TAG_END.match(self._window, start - self._window_start)
+        assert tag is not None  # expat has just read this very tag
+        end = self._window_start + tag.end()
         if end > self.max_stanza_size:
             raise _Fault(
                 "policy-violation", f"stream header larger than {self.max_stanza_size} bytes"

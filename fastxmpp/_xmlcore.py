@@ -59,6 +59,11 @@ class Element:
     """
 
     __slots__ = ("tag", "attrib", "text", "tail", "_children")
+    tag: str
+    attrib: dict[str, str]
+    text: str | None
+    tail: str | None
+    _children: list[Element]
 
     def __init__(self, tag: str, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
         if not isinstance(tag, str):

@@ -15,6 +15,8 @@ compiled one is used when it was built (``fastxmpp.EXTENSIONS`` tells), and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastxmpp import _impl
 from fastxmpp._events import StreamClose, StreamOpen
 from fastxmpp._limits import DEFAULT_MAX_ATTRIBUTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_STANZA_SIZE
@@ -45,15 +47,28 @@ __all__ = [
     "DEFAULT_MAX_ATTRIBUTES",
 ]
 
-Element = _impl.core.Element
-E = _impl.core.E
-ElementMaker = _impl.core.ElementMaker
-message = _impl.core.message
-presence = _impl.core.presence
-iq = _impl.core.iq
-tostring = _impl.tostring
-escape_text = _impl.core.escape_text
-escape_attr = _impl.core.escape_attr
+if TYPE_CHECKING:  # type checkers read the pure module: the compiled one has the same API
+    from fastxmpp._xmlcore import (
+        E,
+        Element,
+        ElementMaker,
+        escape_attr,
+        escape_text,
+        iq,
+        message,
+        presence,
+        tostring,
+    )
+else:
+    Element = _impl.core.Element
+    E = _impl.core.E
+    ElementMaker = _impl.core.ElementMaker
+    message = _impl.core.message
+    presence = _impl.core.presence
+    iq = _impl.core.iq
+    tostring = _impl.tostring
+    escape_text = _impl.core.escape_text
+    escape_attr = _impl.core.escape_attr
 
 #: The compiled parser, or None when the extension is not built or is switched off.
 StreamParserC: type | None = _impl.StreamParserC
