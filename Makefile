@@ -34,7 +34,7 @@ lint:
 
 bench: install
 	$(PIP) install --quiet --disable-pip-version-check -e ".[bench]"
-	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=mean,ops,rounds \
+	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=median,ops,rounds \
 		--benchmark-group-by=group --benchmark-json=build/bench.json
 	$(PYTHON) benchmarks/report.py build/bench.json
 
