@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 FUZZ_RUNS ?= 20000
 
-.PHONY: demo test install install-test lint test-compiled test-pure fuzz bench clean
+.PHONY: demo test install install-test lint test-compiled test-pure fuzz fuzz-native bench clean
 
 install:
 	$(PIP) install --quiet --disable-pip-version-check -e .
@@ -27,6 +27,10 @@ test-pure:
 
 fuzz:
 	$(PYTHON) fuzz/fuzz_parser.py -runs=$(FUZZ_RUNS) -seed=1
+
+# Coverage-guided fuzzing of the C code itself (clang needed); FUZZ_SECONDS long.
+fuzz-native:
+	fuzz/native.sh $(or $(FUZZ_SECONDS),300)
 
 lint:
 	$(PYTHON) -m ruff check fastxmpp tests benchmarks examples fuzz ext/gen_nametab.py

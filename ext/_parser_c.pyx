@@ -567,6 +567,7 @@ cdef class StreamParserC:
         cdef int k
         cdef Py_UCS4 cp
         cdef Py_ssize_t i
+        cdef bint seen
         while True:
             if state == ST_TEXT:
                 if self.depth >= 2:
@@ -620,28 +621,41 @@ cdef class StreamParserC:
                     pos += 1
                     state = ST_LT
                     continue
-                # between stanzas: only white space is allowed (reported as expat would)
+                # Between stanzas only white space is allowed, and a fault is reported as expat
+                # reports it: a run of character data (ended by markup, a line end, a bad or
+                # cut character, or the end of the data) holding anything but white space is
+                # bad-format, unless the run contains ']]>', which makes it not-well-formed.
+                seen = False  # non-white-space in the current run
                 while pos < n:
                     c = s[pos]
-                    if CLS[c] & C_WS:
+                    if c == 32 or c == 9:
                         pos += 1
-                    elif c == 60:
-                        break
-                    elif c == 38:
-                        break
-                    elif c == 93:
-                        if n - pos < 3:
+                    elif c == 10 or c == 13 or c == 60 or c == 38:
+                        if seen:
+                            self._fail("bad-format", "character data between stanzas")
+                        if c == 60 or c == 38:
                             break
-                        if s[pos + 1] == 93 and s[pos + 2] == 62:
+                        pos += 1
+                    elif c == 93:  # ']'
+                        if n - pos >= 3 and s[pos + 1] == 93 and s[pos + 2] == 62:
                             self._bad("']]>' in character data")
-                        self._fail("bad-format", "character data between stanzas")
+                        if n - pos >= 3 or (n - pos == 2 and s[pos + 1] != 93):
+                            seen = True
+                            pos += 1
+                        else:
+                            break  # too short to tell whether ']]>' follows
                     else:
                         k = _utf8(s + pos, n - pos, &cp)
-                        if k < 0:
-                            self._bad("invalid UTF-8 or a character XML does not allow")
-                        if k == 0:
+                        if k <= 0:
+                            if seen:  # expat reports the data before a bad or cut character
+                                self._fail("bad-format", "character data between stanzas")
+                            if k < 0:
+                                self._bad("invalid UTF-8 or a character XML does not allow")
                             break
-                        self._fail("bad-format", "character data between stanzas")
+                        seen = True
+                        pos += k
+                if seen:
+                    self._fail("bad-format", "character data between stanzas")
                 if pos >= n or (s[pos] != 60 and s[pos] != 38):
                     break
                 if s[pos] == 38:
@@ -1226,32 +1240,90 @@ cdef class StreamParserC:
         return -1
 
     cdef Py_ssize_t _doctype(self, Py_ssize_t pos) except -2:
-        """'<!DOCTYPE' S Name: restricted as soon as a well-formed start is seen."""
+        """'<!DOCTYPE' S Name (S ExternalID)? S?, then '>' or '[': restricted-xml, exactly
+        where expat calls its DOCTYPE handler; a malformed start is not-well-formed, as there.
+
+        ``sub`` keeps the place: 0 white space required, 1 before the name, 2 in the name, 3
+        after it, 4 in SYSTEM/PUBLIC, 5 before a literal, 6 in a literal, 7 after the public
+        literal, 8 after the system literal.
+        """
         cdef const unsigned char* s = self.buf
         cdef Py_ssize_t n = self.n
         cdef Py_ssize_t k
+        cdef unsigned char c
+        cdef int u
+        cdef Py_UCS4 cp
         while pos < n:
-            if self.sub == 0:  # white space is required
-                if CLS[s[pos]] & C_WS == 0:
+            c = s[pos]
+            if self.sub == 0:
+                if CLS[c] & C_WS == 0:
                     self._bad("malformed DOCTYPE")
                 self.sub = 1
                 pos += 1
-            elif self.sub == 1:
-                if CLS[s[pos]] & C_WS:
+            elif self.sub == 1 or self.sub == 3 or self.sub == 8:
+                if CLS[c] & C_WS:
                     pos += 1
                     continue
-                if CLS[s[pos]] & C_NSTART == 0 and s[pos] < 0x80:
+                if self.sub != 1 and (c == 62 or c == 91):  # '>' or '['
+                    self._restricted("a DTD is not allowed in XMPP")
+                if self.sub == 8 or (CLS[c] & C_NSTART == 0 and c < 0x80):
                     self._bad("malformed DOCTYPE")
                 self.mark = pos
                 self.colon = -1
-                self.sub = 2
-            else:
+                self.sub = 2 if self.sub == 1 else 4
+            elif self.sub == 2 or self.sub == 4:
                 k = self._scan_name(pos)
                 if k < 0:
                     return -1  # _scan_name has set self.pos
-                if CLS[s[k]] & C_WS or s[k] == 62 or s[k] == 91:
-                    self._restricted("a DTD is not allowed in XMPP")
-                self._bad("malformed DOCTYPE")
+                c = s[k]
+                if self.sub == 2:
+                    if c == 62 or c == 91:
+                        self._restricted("a DTD is not allowed in XMPP")
+                    if CLS[c] & C_WS == 0:
+                        self._bad("malformed DOCTYPE")
+                    self.sub = 3
+                else:
+                    if k - self.mark != 6 or CLS[c] & C_WS == 0:
+                        self._bad("malformed DOCTYPE")
+                    if memcmp(s + self.mark, b"SYSTEM", 6) == 0:
+                        self.pi_xml = False  # reused here: the external ID is PUBLIC
+                    elif memcmp(s + self.mark, b"PUBLIC", 6) == 0:
+                        self.pi_xml = True
+                    else:
+                        self._bad("malformed DOCTYPE")
+                    self.sub = 5
+                pos = k
+            elif self.sub == 5 or self.sub == 7:
+                if CLS[c] & C_WS:
+                    self.had_ws = True
+                    pos += 1
+                    continue
+                if (c != 34 and c != 39) or (self.sub == 7 and not self.had_ws):
+                    self._bad("malformed DOCTYPE")
+                self.quote = c
+                self.sub = 6
+                pos += 1
+            else:  # 6: in a literal
+                if c == self.quote:
+                    pos += 1
+                    if self.pi_xml:  # the public literal: the system literal must follow
+                        self.pi_xml = False
+                        self.had_ws = False
+                        self.sub = 7
+                    else:
+                        self.sub = 8
+                    continue
+                if self.pi_xml:  # PubidChar: letters, digits, and these
+                    if not ((CLS[c] & C_NAME) or c in b" \r\n'()+,/:=?;!*#@$%"):
+                        self._bad("illegal character in a public id")
+                    pos += 1
+                else:
+                    u = _utf8(s + pos, n - pos, &cp)
+                    if u == 0:
+                        break
+                    if u < 0:
+                        self._bad("invalid UTF-8 or a character XML does not allow")
+                    pos += u
         self.pos = pos
         return -1
 

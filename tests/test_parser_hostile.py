@@ -394,6 +394,26 @@ for _name, _bad in {
 }.items():
     document(f"restricted-{_name}", _bad, RESTRICTED)
 document(
+    "restricted-doctype-public",
+    b"<!DOCTYPE stream:stream PUBLIC '-//Example//DTD X 1.0//EN' \"http://example.com/x\">",
+    RESTRICTED,
+)
+document("restricted-doctype-line-end", b"<!DOCTYPE stream\n>", RESTRICTED)
+# a DOCTYPE that breaks its own grammar before expat reports it is not-well-formed there, in
+# both parsers (found by the coverage-guided fuzzer)
+for _name, _bad in {
+    "question-mark": b"<!DOCTYPE I ?",
+    "name-then-question-mark": b"<!DOCTYPE I?",
+    "system-without-space": b"<!DOCTYPE I SYSTEM'x'>",
+    "system-unquoted": b"<!DOCTYPE I SYSTEM x>",
+    "system-lower-case": b"<!DOCTYPE I system 'x'>",
+    "public-without-system": b"<!DOCTYPE I PUBLIC 'p'>",
+    "public-bad-character": b"<!DOCTYPE I PUBLIC 'p{' 'x'>",
+    "public-literals-touching": b"<!DOCTYPE I PUBLIC 'p''x'>",
+    "junk-after-literal": b"<!DOCTYPE I SYSTEM 'x' ?",
+}.items():
+    document(f"malformed-doctype-{_name}", _bad, NWF)
+document(
     "restricted-entity-in-header",
     XML_DECL + b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='&x;'>",
     RESTRICTED,
@@ -486,6 +506,12 @@ stanza("stream-text-then-comment", b"x<!-- c -->", BAD_FORMAT)
 stanza("stream-text-then-nul", b"text\x00", BAD_FORMAT)
 # the presence before the text is complete, so it comes out
 stanza("stream-text-right-after-stanza", b"x", BAD_FORMAT, prefix=STANZA_PREFIX + b"<presence/>")
+# expat's order, found by the coverage-guided fuzzer: ']]>' spoils the whole run of text it is in
+# (not-well-formed), while a line end or markup first ends the run (bad-format); see also
+# test_cdata_end_in_text_between_stanzas below
+stanza("stream-space-then-cdata-end", b" ]]>", NWF)
+stanza("stream-text-line-end-then-cdata-end", b"x\n]]>", BAD_FORMAT)
+stanza("stream-text-then-bracket", b"x]y", BAD_FORMAT)
 
 for _name, _bad, _cond in [
     (
@@ -804,3 +830,20 @@ def test_feed_rejects_str(parser_cls):
     parser = parser_cls()
     with pytest.raises(TypeError):
         parser.feed("<stream:stream>")
+
+
+@pytest.mark.parametrize("text", [b">]]>d", b"x]]>"])
+def test_cdata_end_in_text_between_stanzas(parser_cls, text):
+    """Text between stanzas that runs into ']]>' has two faults. Read in one piece, the run is
+    refused whole (not-well-formed, as expat does); read a byte at a time, its first character
+    is already complete text between stanzas (bad-format). The one case where a condition
+    depends on the split; both parsers agree on each split."""
+    data = STANZA_PREFIX + text + STANZA_SUFFIX
+    with pytest.raises(StreamError) as whole:
+        parser_cls().feed(data)
+    assert whole.value.condition == NWF
+    parser = parser_cls()
+    with pytest.raises(StreamError) as bytewise_err:
+        for piece in bytewise(data):
+            parser.feed(piece)
+    assert bytewise_err.value.condition == BAD_FORMAT
