@@ -955,6 +955,13 @@ cdef class StreamParserC:
                 break
 
             elif state == ST_PI:
+                if self.sub == 1:
+                    if n - pos < 2:
+                        break
+                    if s[pos + 1] != 62:
+                        self._bad("malformed processing instruction")
+                    self.pos = pos + 2
+                    self._restricted("processing instructions are not allowed in XMPP")
                 while pos < n:
                     c = s[pos]
                     if c == 63:  # '?'
@@ -1342,6 +1349,7 @@ cdef class StreamParserC:
                 self._bad("reserved processing-instruction target")
         if CLS[c] & C_WS == 0 and c != 63:
             self._bad("malformed processing instruction")
+        self.sub = c == 63  # a '?' right after the target must be the end: '?>'
         return 0
 
     cdef int _restricted(self, str text) except -1:

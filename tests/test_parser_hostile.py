@@ -413,6 +413,10 @@ for _name, _bad in {
     "junk-after-literal": b"<!DOCTYPE I SYSTEM 'x' ?",
 }.items():
     document(f"malformed-doctype-{_name}", _bad, NWF)
+# a '?' right after a processing-instruction target must close it
+document("malformed-pi-question-mark-then-text", b"<?B?x?>", NWF)
+document("malformed-pi-question-mark-then-space", b"<?B?\t \t<m?xl version='1.0'?>", NWF)
+document("restricted-pi-empty", b"<?B?>", RESTRICTED)
 document(
     "restricted-entity-in-header",
     XML_DECL + b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='&x;'>",
