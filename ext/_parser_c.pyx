@@ -1347,7 +1347,7 @@ cdef class StreamParserC:
         if length == 3 and (p[0] | 32) == 120 and (p[1] | 32) == 109 and (p[2] | 32) == 108:
             if not (p[0] == 120 and p[1] == 109 and p[2] == 108):
                 self._bad("reserved processing-instruction target")
-        if CLS[c] & C_WS == 0 and c != 63:
+        if (CLS[c] & C_WS == 0 and c != 63) or self.colon >= 0:  # no colon: expat's rule
             self._bad("malformed processing instruction")
         self.sub = c == 63  # a '?' right after the target must be the end: '?>'
         return 0

@@ -417,6 +417,8 @@ for _name, _bad in {
 document("malformed-pi-question-mark-then-text", b"<?B?x?>", NWF)
 document("malformed-pi-question-mark-then-space", b"<?B?\t \t<m?xl version='1.0'?>", NWF)
 document("restricted-pi-empty", b"<?B?>", RESTRICTED)
+stanza("malformed-pi-target-with-colon", b"<?xml:la?>", NWF)
+stanza("malformed-pi-target-prefix-only", b"<?a:?>", NWF)
 document(
     "restricted-entity-in-header",
     XML_DECL + b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='&x;'>",
