@@ -1252,7 +1252,9 @@ cdef class StreamParserC:
 
         ``sub`` keeps the place: 0 white space required, 1 before the name, 2 in the name, 3
         after it, 4 in SYSTEM/PUBLIC, 5 before a literal, 6 in a literal, 7 after the public
-        literal, 8 after the system literal.
+        literal, 8 after the system literal, 9 in a misplaced XML declaration (which expat
+        reports, once it is complete, as misplaced: restricted-xml; any other markup there
+        is not-well-formed).
         """
         cdef const unsigned char* s = self.buf
         cdef Py_ssize_t n = self.n
@@ -1260,8 +1262,36 @@ cdef class StreamParserC:
         cdef unsigned char c
         cdef int u
         cdef Py_UCS4 cp
+        cdef Py_ssize_t m
         while pos < n:
             c = s[pos]
+            if self.sub == 9:  # look for the '?>' that ends the misplaced declaration
+                if c == 63:
+                    if n - pos < 2:
+                        break
+                    if s[pos + 1] == 62:
+                        self.pos = pos + 2
+                        self._restricted("an XML declaration after the start")
+                    pos += 1
+                    continue
+                u = _utf8(s + pos, n - pos, &cp)
+                if u == 0:
+                    break
+                if u < 0:
+                    self._bad("invalid UTF-8 or a character XML does not allow")
+                pos += u
+                continue
+            if c == 60 and self.sub != 0 and self.sub != 2 and self.sub != 4 and self.sub != 6:
+                m = n - pos if n - pos < 6 else 6
+                if memcmp(s + pos, b"<?xml", m if m < 5 else 5) != 0:
+                    self._bad("malformed DOCTYPE")
+                if m < 6:
+                    break
+                if CLS[s[pos + 5]] & C_WS == 0 and s[pos + 5] != 63:
+                    self._bad("malformed DOCTYPE")
+                self.sub = 9
+                pos += 5
+                continue
             if self.sub == 0:
                 if CLS[c] & C_WS == 0:
                     self._bad("malformed DOCTYPE")

@@ -418,6 +418,11 @@ document("malformed-pi-question-mark-then-text", b"<?B?x?>", NWF)
 document("malformed-pi-question-mark-then-space", b"<?B?\t \t<m?xl version='1.0'?>", NWF)
 document("restricted-pi-empty", b"<?B?>", RESTRICTED)
 stanza("malformed-pi-target-with-colon", b"<?xml:la?>", NWF)
+# inside a DOCTYPE expat reports an XML declaration as misplaced, other markup as malformed
+document("restricted-xml-decl-in-doctype", b"<!DOCTYPE\r\r<?xml version='1.0'?>", RESTRICTED)
+document("restricted-xml-decl-after-doctype-name", b"<!DOCTYPE I SYSTEM 'x' <?xml x?>", RESTRICTED)
+document("malformed-pi-in-doctype", b"<!DOCTYPE <?foo?>", NWF)
+document("malformed-comment-in-doctype", b"<!DOCTYPE <!-- c -->", NWF)
 stanza("malformed-pi-target-prefix-only", b"<?a:?>", NWF)
 document(
     "restricted-entity-in-header",
