@@ -315,6 +315,7 @@ cdef class StreamParserC:
     cdef int quote
     cdef bint had_ws
     cdef bint pi_xml
+    cdef bint doctype_name      # _scan_name reads a DOCTYPE name (expat's looser colon rule)
     # references
     cdef int ref_ret, ref_kind
     cdef Py_ssize_t ref_start
@@ -409,6 +410,7 @@ cdef class StreamParserC:
         self.error = None
         self.started = False
         self.closed = False
+        self.doctype_name = False
         self._bind(b"xml", 3, S_XML_NS)
 
     # -- namespace bindings -------------------------------------------------------------------
@@ -1048,7 +1050,9 @@ cdef class StreamParserC:
         """Advance over name characters from ``pos``; -1 when the data ends inside the name.
 
         Tracks the colon of a qualified name in ``self.colon`` (a second one, or one that is not
-        followed by a name-start character, is an error when the name is checked).
+        followed by a name-start character, is an error when the name is checked); with
+        ``self.doctype_name`` (a DOCTYPE's name, as expat reads it) any name character may
+        follow the one colon.
         """
         cdef const unsigned char* s = self.buf
         cdef Py_ssize_t n = self.n
@@ -1061,7 +1065,12 @@ cdef class StreamParserC:
         while pos < n:
             c = s[pos]
             if CLS[c] & C_NAME:
-                if self.colon >= 0 and self.colon == pos - 1 and CLS[c] & C_NSTART == 0:
+                if (
+                    self.colon >= 0
+                    and self.colon == pos - 1
+                    and CLS[c] & C_NSTART == 0
+                    and not self.doctype_name
+                ):
                     self._bad("a prefix must be followed by a name")
                 pos += 1
             elif c == 58:  # ':'
@@ -1076,7 +1085,7 @@ cdef class StreamParserC:
                     return -1
                 if k < 0:
                     self._bad("invalid UTF-8 or a character XML does not allow")
-                if self.colon >= 0 and self.colon == pos - 1:
+                if self.colon >= 0 and self.colon == pos - 1 and not self.doctype_name:
                     if not _in_ranges(cp, fx_name_start, fx_name_start_count):
                         self._bad("a prefix must be followed by a name")
                 elif not _in_ranges(cp, fx_name_char, fx_name_char_count):
@@ -1307,12 +1316,16 @@ cdef class StreamParserC:
                     self._bad("malformed DOCTYPE")
                 self.mark = pos
                 self.colon = -1
+                self.doctype_name = True
                 self.sub = 2 if self.sub == 1 else 4
             elif self.sub == 2 or self.sub == 4:
                 k = self._scan_name(pos)
                 if k < 0:
                     return -1  # _scan_name has set self.pos
+                self.doctype_name = False
                 c = s[k]
+                if self.colon == k - 1:
+                    self._bad("malformed DOCTYPE")
                 if self.sub == 2:
                     if c == 62 or c == 91:
                         self._restricted("a DTD is not allowed in XMPP")

@@ -423,6 +423,10 @@ document("restricted-xml-decl-in-doctype", b"<!DOCTYPE\r\r<?xml version='1.0'?>"
 document("restricted-xml-decl-after-doctype-name", b"<!DOCTYPE I SYSTEM 'x' <?xml x?>", RESTRICTED)
 document("malformed-pi-in-doctype", b"<!DOCTYPE <?foo?>", NWF)
 document("malformed-comment-in-doctype", b"<!DOCTYPE <!-- c -->", NWF)
+# expat reads a DOCTYPE's name with one colon, any name character after it
+document("restricted-doctype-digits-after-colon", b"<!DOCTYPE s8:88>", RESTRICTED)
+document("malformed-doctype-two-colons", b"<!DOCTYPE s8:88:x>", NWF)
+document("malformed-doctype-trailing-colon", b"<!DOCTYPE s:>", NWF)
 stanza("malformed-pi-target-prefix-only", b"<?a:?>", NWF)
 document(
     "restricted-entity-in-header",
