@@ -1298,6 +1298,11 @@ cdef class StreamParserC:
                     break
                 if CLS[s[pos + 5]] & C_WS == 0 and s[pos + 5] != 63:
                     self._bad("malformed DOCTYPE")
+                if s[pos + 5] == 63:  # '<?xml?' must be '<?xml?>'
+                    if n - pos < 7:
+                        break
+                    if s[pos + 6] != 62:
+                        self._bad("malformed processing instruction")
                 self.sub = 9
                 pos += 5
                 continue

@@ -422,6 +422,8 @@ stanza("malformed-pi-target-with-colon", b"<?xml:la?>", NWF)
 document("restricted-xml-decl-in-doctype", b"<!DOCTYPE\r\r<?xml version='1.0'?>", RESTRICTED)
 document("restricted-xml-decl-after-doctype-name", b"<!DOCTYPE I SYSTEM 'x' <?xml x?>", RESTRICTED)
 document("malformed-pi-in-doctype", b"<!DOCTYPE <?foo?>", NWF)
+document("malformed-xml-decl-question-mark-in-doctype", b"<!DOCTYPE\n<?xml?xml ?>", NWF)
+document("restricted-empty-xml-decl-in-doctype", b"<!DOCTYPE\n<?xml?>", RESTRICTED)
 document("malformed-comment-in-doctype", b"<!DOCTYPE <!-- c -->", NWF)
 # expat reads a DOCTYPE's name with one colon, any name character after it
 document("restricted-doctype-digits-after-colon", b"<!DOCTYPE s8:88>", RESTRICTED)
