@@ -1126,6 +1126,8 @@ cdef class StreamParserC:
         cdef Py_ssize_t n = self.n
         cdef unsigned char c
         cdef Py_ssize_t k
+        cdef int u
+        cdef Py_UCS4 cp
         while pos < n:
             c = s[pos]
             if self.ref_kind == 0:  # after '&'
@@ -1133,8 +1135,14 @@ cdef class StreamParserC:
                     self.ref_kind = 1
                     pos += 1
                     continue
-                if CLS[c] & C_NSTART == 0 and c < 0x80:
-                    self._bad("'&' must start a reference")
+                if CLS[c] & C_NSTART == 0:
+                    if c < 0x80:
+                        self._bad("'&' must start a reference")
+                    u = _utf8(s + pos, n - pos, &cp)
+                    if u == 0:
+                        break  # the first character is cut short: wait for the rest
+                    if u < 0 or not _in_ranges(cp, fx_name_start, fx_name_start_count):
+                        self._bad("'&' must start a reference")
                 self.mark = pos
                 self.colon = -1
                 self.ref_kind = 5
