@@ -223,6 +223,9 @@ cdef struct Open:
     Py_ssize_t nbind         # bindings in force before this element
 
 cdef enum:
+    MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
+
+cdef enum:
     CACHE_SIZE = 2048      # entries of the name cache (a power of two)
     CACHE_LOCAL = 48       # longest local name (or namespace name) it keeps
     URI_CACHE_SIZE = 256   # entries of the namespace-name cache
@@ -1682,7 +1685,8 @@ cdef class StreamParserC:
         cdef Element el, parent
         cdef dict attrib
         cdef Py_ssize_t depth = self.depth + 1
-        if natt > self.max_attributes:
+        if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
+            # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
         # 1. raw duplicates and namespace declarations, in document order (as expat does)
         for i in range(natt):
@@ -1735,6 +1739,8 @@ cdef class StreamParserC:
             llen = self.name_e - self.name_s
         el_uri = <object>found if found != NULL else ""
         # 4. the stream's rules and the limits (expat's handlers run here)
+        if natt > self.max_attributes:
+            self._fail("policy-violation", f"more than {self.max_attributes} attributes")
         if depth == 1:
             if <str>el_uri != S_STREAM_NS:
                 self._fail("invalid-namespace", "the stream must be {%s}stream" % S_STREAM_NS)

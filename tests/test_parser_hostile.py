@@ -867,3 +867,16 @@ def test_cdata_end_in_text_between_stanzas(parser_cls, text):
         for piece in bytewise(data):
             parser.feed(piece)
     assert bytewise_err.value.condition == BAD_FORMAT
+
+
+def test_duplicate_attribute_over_the_limit(parser_cls):
+    """Over max_attributes and a duplicate: expat's order, the duplicate first, in both parsers
+    (found by the native fuzzer)."""
+    data = b"<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+    data += b"<iq type='get' type='get'/>"
+    with pytest.raises(StreamError) as info:
+        parser_cls(max_attributes=1).feed(data)
+    assert info.value.condition == NWF
+    with pytest.raises(StreamError) as info:
+        parser_cls(max_attributes=1).feed(data.replace(b"type='get'/>", b"id='x'/>"))
+    assert info.value.condition == "policy-violation"
