@@ -1406,6 +1406,8 @@ cdef class StreamParserC:
         if length == 3 and (p[0] | 32) == 120 and (p[1] | 32) == 109 and (p[2] | 32) == 108:
             if not (p[0] == 120 and p[1] == 109 and p[2] == 108):
                 self._bad("reserved processing-instruction target")
+            if self.closed:  # expat: an XML declaration after the document is junk
+                self._bad("data after the end of the stream")
         if (CLS[c] & C_WS == 0 and c != 63) or self.colon >= 0:  # no colon: expat's rule
             self._bad("malformed processing instruction")
         self.sub = c == 63  # a '?' right after the target must be the end: '?>'

@@ -570,8 +570,10 @@ for _name, _bad in {
     "cdata": b"<![CDATA[x]]>",
     "nul": b"\x00",
     "invalid-utf8": b"\xff",
+    "xml-declaration": b"<?xml version='1.0'?>",  # expat: junk after the document
 }.items():
     after_close(f"after-close-{_name}", _bad, NWF)
+after_close("after-close-pi", b"<?pi x?>", RESTRICTED)
 
 # -- limits ----------------------------------------------------------------------------------------
 
