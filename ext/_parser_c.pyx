@@ -317,7 +317,7 @@ cdef class StreamParserC:
     cdef unsigned int vflags
     cdef int quote
     cdef bint had_ws
-    cdef bint pi_xml
+    cdef bint dt_public         # the DOCTYPE being read has a PUBLIC external ID
     cdef bint doctype_name      # _scan_name reads a DOCTYPE name (expat's looser colon rule)
     # references
     cdef int ref_ret, ref_kind
@@ -1352,9 +1352,9 @@ cdef class StreamParserC:
                     if k - self.mark != 6 or CLS[c] & C_WS == 0:
                         self._bad("malformed DOCTYPE")
                     if memcmp(s + self.mark, b"SYSTEM", 6) == 0:
-                        self.pi_xml = False  # reused here: the external ID is PUBLIC
+                        self.dt_public = False
                     elif memcmp(s + self.mark, b"PUBLIC", 6) == 0:
-                        self.pi_xml = True
+                        self.dt_public = True
                     else:
                         self._bad("malformed DOCTYPE")
                     self.sub = 5
@@ -1372,14 +1372,14 @@ cdef class StreamParserC:
             else:  # 6: in a literal
                 if c == self.quote:
                     pos += 1
-                    if self.pi_xml:  # the public literal: the system literal must follow
-                        self.pi_xml = False
+                    if self.dt_public:  # the public literal: the system literal must follow
+                        self.dt_public = False
                         self.had_ws = False
                         self.sub = 7
                     else:
                         self.sub = 8
                     continue
-                if self.pi_xml:  # PubidChar: letters, digits, and these
+                if self.dt_public:  # PubidChar: letters, digits, and these
                     if not ((CLS[c] & C_NAME) or c in b" \r\n'()+,/:=?;!*#@$%"):
                         self._bad("illegal character in a public id")
                     pos += 1
