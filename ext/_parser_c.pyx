@@ -823,13 +823,11 @@ cdef class StreamParserC:
                     elif c == 38 or c == 60:
                         break
                     elif c >= 0x80:
-                        k = _utf8(s + pos, n - pos, &cp)
-                        if k == 0:
-                            break
+                        k = self._step(pos)
                         if k < 0:
-                            self._bad("invalid UTF-8 or a character XML does not allow")
+                            break
                         self.vflags |= F_NONASCII
-                        pos += k
+                        pos = k
                     elif c == 9 or c == 10 or c == 13:
                         self.vflags |= F_WS
                         pos += 1
@@ -898,13 +896,11 @@ cdef class StreamParserC:
                             self.text_flags |= F_CR
                         pos += 1
                     else:
-                        k = _utf8(s + pos, n - pos, &cp)
-                        if k == 0:
-                            break
+                        k = self._step(pos)
                         if k < 0:
-                            self._bad("invalid UTF-8 or a character XML does not allow")
+                            break
                         self.text_flags |= F_NONASCII
-                        pos += k
+                        pos = k
                 if pos < n and n - pos >= 3 and s[pos] == 93 and s[pos + 1] == 93 and s[pos + 2] == 62:
                     pos += 3
                     state = ST_TEXT
@@ -951,12 +947,10 @@ cdef class StreamParserC:
                             self._bad("a control character XML does not allow")
                         pos += 1
                     else:
-                        k = _utf8(s + pos, n - pos, &cp)
-                        if k == 0:
-                            break
+                        k = self._step(pos)
                         if k < 0:
-                            self._bad("invalid UTF-8 or a character XML does not allow")
-                        pos += k
+                            break
+                        pos = k
                 break
 
             elif state == ST_PI:
@@ -981,12 +975,10 @@ cdef class StreamParserC:
                             self._bad("a control character XML does not allow")
                         pos += 1
                     else:
-                        k = _utf8(s + pos, n - pos, &cp)
-                        if k == 0:
-                            break
+                        k = self._step(pos)
                         if k < 0:
-                            self._bad("invalid UTF-8 or a character XML does not allow")
-                        pos += k
+                            break
+                        pos = k
                 break
 
             elif state == ST_DOCTYPE:
@@ -1048,6 +1040,15 @@ cdef class StreamParserC:
         return 0
 
     # -- pieces of the scanner ------------------------------------------------------------------
+
+    cdef inline Py_ssize_t _step(self, Py_ssize_t pos) except -2:
+        """Past the character at ``pos``, or -1 when the data ends inside it; invalid UTF-8 and
+        characters XML 1.0 does not allow are refused."""
+        cdef Py_UCS4 cp
+        cdef int k = _utf8(self.buf + pos, self.n - pos, &cp)
+        if k < 0:
+            self._bad("invalid UTF-8 or a character XML does not allow")
+        return pos + k if k > 0 else -1
 
     cdef Py_ssize_t _scan_name(self, Py_ssize_t pos) except -2:
         """Advance over name characters from ``pos``; -1 when the data ends inside the name.
@@ -1280,8 +1281,6 @@ cdef class StreamParserC:
         cdef Py_ssize_t n = self.n
         cdef Py_ssize_t k
         cdef unsigned char c
-        cdef int u
-        cdef Py_UCS4 cp
         cdef Py_ssize_t m
         while pos < n:
             c = s[pos]
@@ -1294,12 +1293,10 @@ cdef class StreamParserC:
                         self._restricted("an XML declaration after the start")
                     pos += 1
                     continue
-                u = _utf8(s + pos, n - pos, &cp)
-                if u == 0:
+                k = self._step(pos)
+                if k < 0:
                     break
-                if u < 0:
-                    self._bad("invalid UTF-8 or a character XML does not allow")
-                pos += u
+                pos = k
                 continue
             if c == 60 and self.sub != 0 and self.sub != 2 and self.sub != 4 and self.sub != 6:
                 m = n - pos if n - pos < 6 else 6
@@ -1384,12 +1381,10 @@ cdef class StreamParserC:
                         self._bad("illegal character in a public id")
                     pos += 1
                 else:
-                    u = _utf8(s + pos, n - pos, &cp)
-                    if u == 0:
+                    k = self._step(pos)
+                    if k < 0:
                         break
-                    if u < 0:
-                        self._bad("invalid UTF-8 or a character XML does not allow")
-                    pos += u
+                    pos = k
         self.pos = pos
         return -1
 
