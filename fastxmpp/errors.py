@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["XMPPError", "StreamError", "InvalidJID", "STREAM_CONDITIONS"]
+__all__ = [
+    "STREAM_CONDITIONS",
+    "AuthenticationError",
+    "CertificateError",
+    "ConnectionFailed",
+    "Disconnected",
+    "IQError",
+    "InvalidJID",
+    "StanzaError",
+    "StreamError",
+    "TLSError",
+    "Timeout",
+    "XMPPError",
+]
 
 #: The defined stream-error conditions of RFC 6120, section 4.9.3.
 STREAM_CONDITIONS = frozenset(
@@ -74,3 +87,79 @@ def _rebuild_stream_error(condition: str, text: str | None, events: list[Any]) -
 
 class InvalidJID(XMPPError, ValueError):
     """A string is not a valid XMPP address (RFC 7622); the message says which part and why."""
+
+
+class ConnectionFailed(XMPPError, OSError):
+    """No connection could be made: DNS gave nothing usable, or every address refused or timed out.
+
+    ``attempts`` lists ``(host, port, error)`` for each address tried, in order.
+    """
+
+    def __init__(self, message: str, attempts: list[tuple[str, int, BaseException]] | None = None):
+        super().__init__(message)
+        self.attempts = [] if attempts is None else attempts
+
+
+class TLSError(XMPPError):
+    """TLS could not be set up: the handshake failed, or the server offered no TLS at all."""
+
+
+class CertificateError(TLSError):
+    """The server's certificate is not valid for the domain we connected to, or not trusted."""
+
+
+class AuthenticationError(XMPPError):
+    """SASL failed: a wrong password, no common mechanism, or a server that failed to prove itself.
+
+    ``condition`` is the SASL failure condition (RFC 6120 section 6.5: ``not-authorized``,
+    ``mechanism-too-weak``, ...) or ``None`` when the failure was detected locally (for
+    instance a wrong SCRAM server signature); ``text`` is the server's explanation, if any.
+    """
+
+    def __init__(self, message: str, *, condition: str | None = None, text: str | None = None):
+        super().__init__(message)
+        self.condition = condition
+        self.text = text
+
+
+class StanzaError(XMPPError):
+    """A stanza came back as an error (RFC 6120 section 8.3).
+
+    ``condition`` is the defined condition (``item-not-found``, ``service-unavailable``, ...),
+    ``type`` the error type (``cancel``, ``modify``, ``auth``, ``wait``, ``continue``), ``text``
+    the optional explanation and ``stanza`` the error stanza itself.
+    """
+
+    def __init__(
+        self,
+        condition: str,
+        type: str = "cancel",
+        text: str | None = None,
+        *,
+        stanza: Any = None,
+    ):
+        self.condition = condition
+        self.type = type
+        self.text = text
+        self.stanza = stanza
+        detail = f"{condition} ({type})" + (f": {text}" if text else "")
+        super().__init__(detail)
+
+
+class IQError(StanzaError):
+    """An IQ request was answered with ``type='error'``."""
+
+
+class Timeout(XMPPError, TimeoutError):
+    """A blocking call ran out of time (also a built-in :class:`TimeoutError`)."""
+
+
+class Disconnected(XMPPError, ConnectionError):
+    """The connection is closed (or was lost) so the call cannot complete.
+
+    ``reason`` is the exception that ended the connection, or ``None`` after a clean close.
+    """
+
+    def __init__(self, message: str, reason: BaseException | None = None):
+        super().__init__(message)
+        self.reason = reason
