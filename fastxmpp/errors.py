@@ -69,20 +69,42 @@ class StreamError(XMPPError):
     processed, so that a fault never costs the stanzas that preceded it.
     """
 
-    def __init__(self, condition: str, text: str | None = None, *, events: list[Any] | None = None):
+    def __init__(
+        self,
+        condition: str,
+        text: str | None = None,
+        *,
+        events: list[Any] | None = None,
+        by_peer: bool = False,
+        other_host: str | None = None,
+    ):
         if condition not in STREAM_CONDITIONS:
             raise ValueError(f"unknown stream-error condition {condition!r}")
         self.condition = condition
         self.text = text
         self.events: list[Any] = [] if events is None else events
-        super().__init__(f"{condition}: {text}" if text else condition)
+        #: True when the peer sent this ``<stream:error/>``; False when we found the fault.
+        self.by_peer = by_peer
+        #: For ``see-other-host``: the ``host``, ``host:port`` or ``[v6]:port`` to go to.
+        self.other_host = other_host
+        detail = f"{condition}: {text}" if text else condition
+        super().__init__(f"the server ended the stream: {detail}" if by_peer else detail)
 
     def __reduce__(self) -> Any:  # keep pickling (and copying) working with keyword-only events
-        return (_rebuild_stream_error, (self.condition, self.text, self.events))
+        return (
+            _rebuild_stream_error,
+            (self.condition, self.text, self.events, self.by_peer, self.other_host),
+        )
 
 
-def _rebuild_stream_error(condition: str, text: str | None, events: list[Any]) -> StreamError:
-    return StreamError(condition, text, events=events)
+def _rebuild_stream_error(
+    condition: str,
+    text: str | None,
+    events: list[Any],
+    by_peer: bool = False,
+    other_host: str | None = None,
+) -> StreamError:
+    return StreamError(condition, text, events=events, by_peer=by_peer, other_host=other_host)
 
 
 class InvalidJID(XMPPError, ValueError):
