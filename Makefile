@@ -4,7 +4,12 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 FUZZ_RUNS ?= 20000
 
-.PHONY: demo test install install-test lint test-compiled test-pure fuzz fuzz-native bench clean
+.PHONY: demo demo-xml test install install-test server lint test-compiled test-pure fuzz fuzz-native \
+	bench clean
+
+# Prosody (the local test server) and dnsmasq (the DNS tests) from the distribution's packages,
+# when missing. Needs root or sudo on a machine without them.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 install:
 	$(PIP) install --quiet --disable-pip-version-check -e .
@@ -12,12 +17,24 @@ install:
 install-test:
 	$(PIP) install --quiet --disable-pip-version-check -e ".[test,fuzz]"
 
-demo: install
+server:
+	@if ! command -v prosody >/dev/null || ! { command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ]; }; then \
+		echo "installing prosody and dnsmasq from the distribution's packages"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prosody dnsmasq-base; \
+	fi
+
+# The main job: two accounts on a throwaway local Prosody, messages, an IQ, the message rate.
+demo: install server
+	$(PYTHON) examples/demo.py
+
+# The XML layer alone: build, write, read back and reject streams.
+demo-xml: install
 	$(PYTHON) examples/demo_xml.py
 
 # The whole suite twice: with the compiled extension (parser tests also run the pure parser),
 # then with FASTXMPP_NO_EXTENSIONS=1 (everything pure Python). A short fuzz run and ruff close it.
-test: install-test test-compiled test-pure fuzz lint
+test: install-test server test-compiled test-pure fuzz lint
 
 test-compiled:
 	FASTXMPP_REQUIRE_EXTENSIONS=1 $(PYTHON) -m pytest tests

@@ -490,7 +490,7 @@ def _ssl_reason(exc: SSL.Error) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _wait(sock: socket.socket, events: int, deadline: float) -> bool:
+def wait_socket(sock: socket.socket, events: int, deadline: float) -> bool:
     """Wait until ``sock`` is ready for ``events`` or the deadline passes (False)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -523,9 +523,9 @@ def tls_handshake(
                 conn.do_handshake()
                 break
             except SSL.WantReadError:
-                ready = _wait(sock, selectors.EVENT_READ, deadline)
+                ready = wait_socket(sock, selectors.EVENT_READ, deadline)
             except SSL.WantWriteError:
-                ready = _wait(sock, selectors.EVENT_WRITE, deadline)
+                ready = wait_socket(sock, selectors.EVENT_WRITE, deadline)
             if not ready:
                 raise TLSError(
                     f"TLS handshake with {server_hostname} timed out after {timeout:g} s"

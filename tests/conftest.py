@@ -25,6 +25,8 @@ if _TESTS_DIR not in sys.path:  # "import helpers" must work whatever pytest's i
 
 from helpers import dump, dumps, et_items  # noqa: E402,F401  (re-exported for convenience)
 
+pytest_plugins = ["fastxmpp.testing"]  # the throwaway Prosody: `prosody`, `prosody_account`
+
 
 def no_extensions() -> bool:
     return os.environ.get("FASTXMPP_NO_EXTENSIONS", "") not in ("", "0")

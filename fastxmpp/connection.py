@@ -1,0 +1,1100 @@
+"""The threaded client connection: from a JID and a password to a ready session, synchronously.
+
+:func:`connect` (or :class:`Connection` and :meth:`Connection.connect`) finds the server (DNS
+SRV), secures the stream (STARTTLS or direct TLS, the certificate checked against the JID's
+domain), authenticates (SASL), binds a resource, and returns once stanzas can flow. The
+negotiation runs in the caller's thread, blocking, with one deadline for all of it. Then the
+socket goes to the I/O thread (:class:`fastxmpp._loop.IOLoop`), which reads, parses, answers
+pings and IQ results and writes; user callbacks run on the callback thread
+(:class:`fastxmpp._loop.CallbackRunner`), in order.
+
+Sent and received XML is logged at DEBUG level on the ``fastxmpp.xml`` logger.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import queue
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Literal
+
+from OpenSSL import SSL
+
+from fastxmpp import transport
+from fastxmpp._loop import CallbackRunner, IOLoop, Timer
+from fastxmpp.errors import (
+    ConnectionFailed,
+    Disconnected,
+    IQError,
+    StanzaError,
+    StreamError,
+    Timeout,
+    XMPPError,
+)
+from fastxmpp.jid import JID
+from fastxmpp.sasl import Credentials
+from fastxmpp.stream import (
+    Authenticated,
+    ClientStream,
+    SessionReady,
+    StartTLS,
+    StreamClosed,
+    TLSMode,
+    parse_stanza_error,
+)
+from fastxmpp.xml import Element, iq, message, tostring
+
+__all__ = ["Connection", "connect", "TLSPolicy"]
+
+log = logging.getLogger("fastxmpp.connection")
+xml_log = logging.getLogger("fastxmpp.xml")
+
+CLIENT_NS = "jabber:client"
+PING_NS = "urn:xmpp:ping"
+STANZA_ERRORS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+MESSAGE = f"{{{CLIENT_NS}}}message"
+PRESENCE = f"{{{CLIENT_NS}}}presence"
+IQ = f"{{{CLIENT_NS}}}iq"
+_KINDS = {MESSAGE: "message", PRESENCE: "presence", IQ: "iq"}
+EVENTS = frozenset({"connected", "authenticated", "session_ready", "disconnected", "stream_error"})
+
+#: ``"required"``: TLS always, direct TLS where DNS (XEP-0368) or ``port=5223``-style options
+#: say so, STARTTLS otherwise; ``"direct"``: direct TLS only; ``"starttls"``: STARTTLS only;
+#: ``"disabled"``: plain text, readable and changeable by anyone on the path (tests only).
+TLSPolicy = Literal["required", "direct", "starttls", "disabled"]
+
+_READ = selectors.EVENT_READ
+_WRITE = selectors.EVENT_WRITE
+_MAX_REDIRECTS = 3
+_READ_SIZE = 65536  # one read: many stanzas per parser call, few system calls
+_ids = itertools.count(1)
+_id_prefix = os.urandom(4).hex()
+
+
+def _new_id() -> str:
+    return f"{_id_prefix}-{next(_ids)}"
+
+
+class _Future(Future):
+    """A Future whose done-callbacks run on the callback thread, never on the I/O thread."""
+
+    def __init__(self, runner: CallbackRunner) -> None:
+        super().__init__()
+        self._runner = runner
+
+    def add_done_callback(self, fn: Callable[[Future], object]) -> None:
+        runner = self._runner
+        super().add_done_callback(lambda f: runner.submit(fn, f))
+
+
+class _Handler:
+    """A registered callback with the keys it was registered under (for ``off``)."""
+
+    __slots__ = ("fn", "key")
+
+    def __init__(self, fn: Callable[..., Any], key: tuple[str, str | None, str | None]) -> None:
+        self.fn = fn
+        self.key = key
+
+
+class Connection:
+    """One account's client connection (RFC 6120), with a synchronous API.
+
+    Create it, register handlers, then :meth:`connect` (or use :func:`connect`, which does both
+    first and last). Everything is keyword-only after the JID and the password:
+
+    - ``host``/``port``: connect there instead of asking DNS (``port`` alone keeps the domain);
+    - ``tls``: see :data:`TLSPolicy`; ``verify=False`` turns certificate checks off (logged as
+      a warning: anyone on the path could then read and change everything); ``ca_file``: trust
+      this CA (PEM) instead of the system's; ``certfile``/``keyfile``: a client certificate
+      (SASL EXTERNAL);
+    - ``resource``: the resource to ask for (the server may choose another; see :attr:`jid`);
+    - ``mechanisms``: restrict SASL to these mechanism names; ``tls_max_version="1.2"``: cap
+      TLS at 1.2 (servers such as Prosody 0.12 offer SCRAM ``-PLUS`` only there);
+    - ``resolver``: a ``dns.resolver.Resolver`` for the SRV lookups (default: the system's);
+    - ``timeout``: seconds for all of :meth:`connect` (DNS, TCP, TLS, SASL, bind), and the
+      default for :meth:`request`;
+    - ``keepalive``: send a whitespace keepalive after this many idle seconds of sending;
+      ``ping_interval``/``ping_timeout``: send an XEP-0199 ping after this many seconds without
+      receiving anything, and give the link up when the answer takes longer than
+      ``ping_timeout``;
+    - ``max_backlog``: stanzas waiting for callbacks before reading pauses.
+    """
+
+    def __init__(
+        self,
+        jid: str | JID,
+        password: str | None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        tls: TLSPolicy = "required",
+        verify: bool = True,
+        ca_file: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        resource: str | None = None,
+        mechanisms: list[str] | None = None,
+        tls_max_version: str | None = None,
+        resolver: Any = None,
+        timeout: float = 30.0,
+        keepalive: float | None = 60.0,
+        ping_interval: float | None = 120.0,
+        ping_timeout: float = 30.0,
+        max_backlog: int = 10_000,
+        lang: str | None = "en",
+        _loop: IOLoop | None = None,
+        _runner: CallbackRunner | None = None,
+    ) -> None:
+        if tls not in ("required", "direct", "starttls", "disabled"):
+            raise ValueError(
+                f"tls must be 'required', 'direct', 'starttls' or 'disabled', not {tls!r}"
+            )
+        if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+            raise ValueError(f"port must be an int from 1 to 65535, not {port!r}")
+        if timeout is None or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        account = jid if isinstance(jid, JID) else JID(jid)
+        if resource is not None:
+            account = JID(local=account.local, domain=account.domain, resource=resource)
+        self.account = account
+        self._credentials = Credentials(username=account.local, password=password)
+        self.host, self.port, self.tls = host, port, tls
+        self.verify, self.ca_file = verify, ca_file
+        self.certfile, self.keyfile = certfile, keyfile
+        self.mechanisms = mechanisms
+        self.timeout = timeout
+        self.keepalive, self.ping_interval, self.ping_timeout = (
+            keepalive,
+            ping_interval,
+            ping_timeout,
+        )
+        self.lang = lang
+        self.tls_max_version = tls_max_version
+        self._resolver = resolver
+        #: The bound full JID once connected (the server may have changed the resource).
+        self.jid: JID | None = None
+        #: The stream features the server offered after authentication.
+        self.features: Element | None = None
+        #: The reason the connection ended (an exception), or None (clean close / still up).
+        self.disconnect_reason: BaseException | None = None
+
+        self._own_loop = _loop is None
+        self._loop = _loop or IOLoop(name=f"fastxmpp-io {account}")
+        self._own_runner = _runner is None
+        self._runner = _runner or CallbackRunner(
+            name=f"fastxmpp-callbacks {account}", high_water=max_backlog
+        )
+        self._runner.add_drain_listener(self._on_drained)
+        self._handlers: dict[tuple[str, str | None, str | None], list[_Handler]] = {}
+        self._ns_handlers: dict[str, int] = {}  # kind -> number of namespace-keyed handlers
+        self._iq_pending: dict[str, tuple[Future, frozenset[Any]]] = {}
+        self._message_queues: list[queue.Queue[Any]] = []
+        self._state = "new"  # new -> connecting -> ready -> closing -> closed
+        self._state_lock = threading.Lock()
+        self._closed_event = threading.Event()
+        # set by the I/O thread:
+        self._sock: socket.socket | None = None
+        self._tsock: Any = None
+        self._stream: ClientStream | None = None
+        self._out: list[bytes] = []
+        self._out_lock = threading.Lock()
+        self._flush_pending = False
+        self._wbuf = b""
+        self._want_write = False
+        self._paused = False
+        self._last_read = self._last_write = time.monotonic()
+        self._timers: list[Timer] = []
+        self._ping_id: str | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Connection:
+        if self._state == "new":
+            self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.jid or self.account} {self._state}>"
+
+    @property
+    def connected(self) -> bool:
+        """True while the session is up (after :meth:`connect`, before closing or a failure)."""
+        return self._state == "ready"
+
+    def connect(self) -> Connection:
+        """Connect, secure, authenticate and bind; return when stanzas can flow.
+
+        Raises :class:`~fastxmpp.ConnectionFailed`, :class:`~fastxmpp.TLSError` (and
+        :class:`~fastxmpp.CertificateError`), :class:`~fastxmpp.AuthenticationError`,
+        :class:`~fastxmpp.StreamError`, :class:`~fastxmpp.Timeout`; on failure nothing is left
+        running.
+        """
+        with self._state_lock:
+            if self._state != "new":
+                raise XMPPError(f"connect() was already called on this connection ({self._state})")
+            self._state = "connecting"
+        try:
+            sock, tsock, stream, early = self._negotiate(time.monotonic() + self.timeout)
+        except BaseException:
+            self._state = "closed"
+            self._closed_event.set()
+            self._shutdown_threads()
+            raise
+        self._sock, self._tsock, self._stream = sock, tsock, stream
+        self.jid = stream.bound_jid
+        self.features = stream.features
+        sock.setblocking(False)
+        self._state = "ready"
+        self._loop.start()
+        ready = threading.Event()
+        self._loop.call_soon(self._attach, early, ready)
+        ready.wait()
+        self._emit("session_ready", self.jid)
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End the stream politely, wait up to ``timeout`` for the server's close, stop threads.
+
+        Callbacks already queued still run. Safe to call more than once and from callbacks.
+        """
+        with self._state_lock:
+            state = self._state
+            if state in ("new", "closed"):
+                self._state = "closed"
+                self._closed_event.set()
+                self._shutdown_threads()
+                return
+            if state == "ready":
+                self._state = "closing"
+        if state in ("ready", "closing") and self._loop.running:
+            self._loop.call_soon(self._start_close)
+            if not self._runner.in_runner_thread() and not self._loop.in_loop_thread():
+                self._closed_event.wait(timeout)
+            if not self._closed_event.is_set():
+                self._loop.call_soon(self._teardown, None)
+                if not self._runner.in_runner_thread() and not self._loop.in_loop_thread():
+                    self._closed_event.wait(1.0)
+        self._shutdown_threads()
+
+    def _shutdown_threads(self) -> None:
+        self._runner.remove_drain_listener(self._on_drained)
+        if self._own_loop:
+            self._loop.stop()
+        if self._own_runner:
+            self._runner.stop()
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def on(
+        self,
+        name: str,
+        callback: Callable[..., Any] | None = None,
+        *,
+        type: str | None = None,
+        namespace: str | None = None,
+    ) -> Any:
+        """Register ``callback`` for stanzas of kind ``name`` or for an event; also a decorator.
+
+        Stanza kinds: ``"message"``, ``"presence"``, ``"iq"`` (``callback(stanza)``), narrowed by
+        ``type`` and by ``namespace`` (a payload child's namespace). Events: ``"connected"``
+        (the endpoint), ``"authenticated"`` (the mechanism name), ``"session_ready"`` (the
+        bound JID), ``"disconnected"`` (the reason: an exception, or None after a clean close),
+        ``"stream_error"`` (the :class:`~fastxmpp.StreamError`).
+
+        An ``iq`` handler for ``type="get"`` or ``"set"`` answers the request: return the
+        payload (an Element) or None for an empty result, or raise
+        :class:`~fastxmpp.StanzaError` for an error reply. Requests nobody handles are answered
+        ``service-unavailable``.
+        """
+        if callback is None:
+            return lambda fn: self.on(name, fn, type=type, namespace=namespace)
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, not {callback!r}")
+        if name in EVENTS:
+            if type is not None or namespace is not None:
+                raise ValueError(f"event {name!r} takes no type or namespace")
+        elif name not in ("message", "presence", "iq"):
+            raise ValueError(
+                f"unknown stanza kind or event {name!r}: use message, presence, iq"
+                f" or one of {', '.join(sorted(EVENTS))}"
+            )
+        if name == "iq" and type in ("get", "set") and namespace is None:
+            raise ValueError("an iq get/set handler needs the payload namespace it answers")
+        key = (name, type, namespace)
+        handler = _Handler(callback, key)
+        self._handlers = {**self._handlers, key: [*self._handlers.get(key, ()), handler]}
+        if namespace is not None:
+            self._ns_handlers = {**self._ns_handlers, name: self._ns_handlers.get(name, 0) + 1}
+        return callback
+
+    def off(self, name: str, callback: Callable[..., Any], **keys: str | None) -> None:
+        """Remove a callback registered with :meth:`on` (same name, type and namespace)."""
+        key = (name, keys.get("type"), keys.get("namespace"))
+        handlers = [h for h in self._handlers.get(key, ()) if h.fn is not callback]
+        if len(handlers) == len(self._handlers.get(key, ())):
+            raise ValueError(f"{callback!r} is not registered for {key}")
+        new = dict(self._handlers)
+        if handlers:
+            new[key] = handlers
+        else:
+            del new[key]
+        self._handlers = new
+        if key[2] is not None:
+            self._ns_handlers = {**self._ns_handlers, name: self._ns_handlers[name] - 1}
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(self, stanza: Element) -> None:
+        """Send a stanza (thread-safe; writes from many threads are coalesced)."""
+        self._enqueue(tostring(stanza, default_namespace=CLIENT_NS))
+
+    def send_message(
+        self,
+        to: str | JID,
+        body: str | None,
+        *,
+        type: str | None = "chat",
+        subject: str | None = None,
+        thread: str | None = None,
+        id: str | None = None,
+        lang: str | None = None,
+    ) -> str:
+        """Send a message; returns its id (generated unless given)."""
+        if id is None:
+            id = _new_id()
+        self._enqueue(
+            tostring(
+                message(to, body, type=type, id=id, subject=subject, thread=thread, lang=lang),
+                default_namespace=CLIENT_NS,
+            )
+        )
+        return id
+
+    def send_presence(self, to: str | JID | None = None, **kwargs: Any) -> None:
+        """Send a presence (keywords as :func:`fastxmpp.xml.presence`)."""
+        from fastxmpp.xml import presence
+
+        self.send(presence(to, **kwargs))
+
+    def _enqueue(self, data: bytes) -> None:
+        if self._state != "ready":
+            raise Disconnected(
+                f"cannot send: the connection is {self._state}", self.disconnect_reason
+            )
+        with self._out_lock:
+            self._out.append(data)
+            if self._flush_pending:
+                return
+            self._flush_pending = True
+        self._loop.call_soon(self._flush)
+
+    # -- IQ ------------------------------------------------------------------------------------
+
+    def request_async(self, stanza: Element, *, timeout: float | None = None) -> Future:
+        """Send an IQ get/set; the Future gets the result stanza or an :class:`IQError`.
+
+        The answer is matched by id and by its sender (the address the request went to; for
+        requests to our own account: no sender, our bare or full JID, or our server). With
+        ``timeout``, the Future fails with :class:`~fastxmpp.Timeout` after that long.
+        """
+        if stanza.tag != IQ or stanza.get("type") not in ("get", "set"):
+            raise ValueError("request() takes an <iq type='get'/> or <iq type='set'/>")
+        iq_id = stanza.get("id")
+        if not iq_id:
+            iq_id = _new_id()
+            stanza.set("id", iq_id)
+        future: Future = _Future(self._runner)
+        self._iq_pending[iq_id] = (future, self._senders_for(stanza.get("to")))
+        try:
+            self.send(stanza)
+        except BaseException:
+            self._iq_pending.pop(iq_id, None)
+            raise
+        if timeout is not None:
+            self._loop.call_soon(self._arm_iq_timeout, iq_id, future, timeout)
+        return future
+
+    def request(self, stanza: Element, timeout: float | None = None) -> Element:
+        """Send an IQ get/set and wait for the answer; return the result stanza.
+
+        Raises :class:`~fastxmpp.IQError` (with ``.condition``) for an error answer,
+        :class:`~fastxmpp.Timeout` after ``timeout`` seconds (default: the connection's),
+        :class:`~fastxmpp.Disconnected` if the connection ends first.
+        """
+        wait = self.timeout if timeout is None else timeout
+        future = self.request_async(stanza)
+        try:
+            return future.result(wait)
+        except FutureTimeout:
+            self._iq_pending.pop(stanza.get("id") or "", None)
+            future.cancel()
+            raise Timeout(f"no answer to IQ {stanza.get('id')} within {wait} s") from None
+
+    def _senders_for(self, to: str | None) -> frozenset[Any]:
+        """Who may answer a request sent to ``to`` (RFC 6120 sections 8.1.2.1, 10.3.3)."""
+        own = self.jid
+        assert own is not None
+        if to is None:
+            return frozenset((None, own.bare, own, JID(own.domain)))
+        target = JID(to)
+        if target == own.bare:
+            return frozenset((None, own.bare, own))
+        return frozenset((target,))
+
+    def _arm_iq_timeout(self, iq_id: str, future: Future, timeout: float) -> None:
+        def expire() -> None:
+            entry = self._iq_pending.get(iq_id)
+            if entry is not None and entry[0] is future:
+                del self._iq_pending[iq_id]
+                future.set_exception(Timeout(f"no answer to IQ {iq_id} within {timeout} s"))
+
+        self._timers.append(self._loop.call_later(timeout, expire))
+
+    # -- receiving with blocking code ------------------------------------------------------
+
+    def messages(self, timeout: float | None = None) -> Iterator[Element]:
+        """Iterate over incoming messages as they arrive, from the moment of this call.
+
+        Ends when the connection closes; raises :class:`~fastxmpp.Timeout` when no message
+        came for ``timeout`` seconds. Not for use inside a callback (it would wait for itself).
+        """
+        if self._runner.in_runner_thread():
+            raise XMPPError("messages() cannot be iterated inside a callback: it would deadlock")
+        box: queue.Queue[Any] = queue.Queue(maxsize=self._runner.high_water)
+        self._message_queues = [*self._message_queues, box]
+        return self._iterate(box, timeout)
+
+    def _iterate(self, box: queue.Queue[Any], timeout: float | None) -> Iterator[Element]:
+        try:
+            while True:
+                try:
+                    item = box.get(timeout=timeout)
+                except queue.Empty:
+                    raise Timeout(f"no message within {timeout} s") from None
+                if item is None:
+                    return
+                yield item
+        finally:
+            self._message_queues = [q for q in self._message_queues if q is not box]
+
+    # -- the negotiation, in the caller's thread -----------------------------------------------
+
+    def _negotiate(self, deadline: float) -> tuple[socket.socket, Any, ClientStream, list[Any]]:
+        domain = self.account.domain
+        direct = {"direct": True, "starttls": False}.get(self.tls)
+        endpoints = transport.resolve(
+            domain,
+            host=self.host,
+            port=self.port,
+            direct_tls=direct,
+            resolver=self._resolver,
+            timeout=max(0.1, deadline - time.monotonic()),
+        )
+        attempts: list[tuple[str, int, BaseException]] = []
+        redirects = 0
+        while True:
+            redirect: StreamError | None = None
+            for endpoint in endpoints:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise Timeout(f"connecting to {domain} took longer than {self.timeout} s")
+                try:
+                    sock, endpoint = transport.open_tcp([endpoint], timeout=remaining)
+                except ConnectionFailed as exc:
+                    attempts.extend(exc.attempts)
+                    continue
+                try:
+                    return self._negotiate_on(sock, endpoint, deadline)
+                except StreamError as exc:
+                    sock.close()
+                    if exc.by_peer and exc.condition == "see-other-host" and exc.other_host:
+                        redirect = exc
+                        break
+                    raise
+                except BaseException:
+                    sock.close()
+                    raise
+            if redirect is None:
+                problems = [f"{h}:{p}: {e}" for h, p, e in attempts]
+                problems += [f"DNS: {e}" for e in getattr(endpoints, "dns_errors", ())]
+                raise ConnectionFailed(
+                    f"could not connect to {domain}: " + "; ".join(problems), attempts
+                )
+            redirects += 1
+            if redirects > _MAX_REDIRECTS:
+                raise ConnectionFailed(f"{domain} redirected us more than {_MAX_REDIRECTS} times")
+            endpoints = [_redirect_endpoint(redirect.other_host or "", endpoint)]
+            log.info("%s: redirected to %s", domain, redirect.other_host)
+
+    def _negotiate_on(
+        self, sock: socket.socket, endpoint: Any, deadline: float
+    ) -> tuple[socket.socket, Any, ClientStream, list[Any]]:
+        domain = self.account.domain
+        self._emit("connected", endpoint)
+        tsock: Any = _PlainSocket(sock)
+        binding = None
+        if endpoint.direct_tls and self.tls != "disabled":
+            ssl_conn = self._tls(sock, deadline, alpn=True)
+            tsock = _TLSSocket(ssl_conn, sock)
+            binding = _binding_for(ssl_conn)
+        mode: TLSMode = (
+            "direct"
+            if endpoint.direct_tls
+            else ("disabled" if self.tls == "disabled" else "starttls")
+        )
+        stream = ClientStream(
+            self.account,
+            self._credentials,
+            tls=mode,
+            channel_binding=binding,
+            mechanisms=self.mechanisms,
+            lang=self.lang,
+        )
+        early: list[Any] = []
+        while True:
+            out = stream.data_to_send()
+            if out:
+                _log_xml("SEND", self.account, out)
+                tsock.sendall(out, deadline)
+            data = tsock.recv_blocking(deadline, domain)
+            _log_xml("RECV", self.account, data)
+            try:
+                items = stream.receive_data(data)
+            except XMPPError:
+                _best_effort_send(tsock, stream.data_to_send(), deadline)
+                raise
+            for item in items:
+                if isinstance(item, StartTLS):
+                    ssl_conn = self._tls(sock, deadline, alpn=False)
+                    tsock = _TLSSocket(ssl_conn, sock)
+                    stream.tls_established(_binding_for(ssl_conn))
+                elif isinstance(item, Authenticated):
+                    self._emit("authenticated", item.mechanism)
+                elif isinstance(item, SessionReady):
+                    early.extend(items[items.index(item) + 1 :])
+                    out = stream.data_to_send()
+                    if out:
+                        tsock.sendall(out, deadline)
+                    return sock, tsock, stream, early
+                elif isinstance(item, StreamClosed):
+                    raise Disconnected(f"{domain} closed the stream during negotiation")
+                else:
+                    early.append(item)
+
+    def _tls(self, sock: socket.socket, deadline: float, *, alpn: bool) -> SSL.Connection:
+        ctx = transport.make_tls_context(
+            verify=self.verify,
+            ca_file=self.ca_file,
+            certfile=self.certfile,
+            keyfile=self.keyfile,
+            alpn=alpn,
+            max_version=self.tls_max_version,
+        )
+        remaining = max(0.001, deadline - time.monotonic())
+        # tls_handshake checks the chain and the name (DNS-ID or SRV-ID) when verifying
+        return transport.tls_handshake(sock, ctx, self.account.domain, timeout=remaining)
+
+    # -- the I/O thread ----------------------------------------------------------------------
+
+    def _attach(self, early: list[Any], ready: threading.Event) -> None:
+        assert self._sock is not None
+        self._loop.register(self._sock, _READ, self)
+        self._schedule_liveness()
+        ready.set()
+        if early:
+            self._route(early)
+        self._on_readable()  # TLS may hold decrypted bytes the selector cannot see
+
+    def on_ready(self, mask: int) -> None:
+        """Called by the I/O loop when the socket is readable or writable."""
+        if mask & _WRITE:
+            self._write()
+        if mask & _READ and not self._paused:
+            self._on_readable()
+
+    def _on_readable(self) -> None:
+        stream = self._stream
+        if stream is None or self._tsock is None:
+            return
+        for _ in range(16):  # then give other connections a turn
+            try:
+                data = self._tsock.recv(_READ_SIZE)
+            except OSError as exc:
+                self._teardown(ConnectionError(f"connection lost: {exc}"))
+                return
+            if data is None:
+                return
+            if not data:
+                self._teardown(
+                    None if self._state == "closing" else ConnectionError("the server hung up")
+                )
+                return
+            self._last_read = time.monotonic()
+            if xml_log.isEnabledFor(logging.DEBUG):
+                _log_xml("RECV", self.jid, data)
+            try:
+                items = stream.receive_data(data)
+            except StreamError as exc:
+                self._route(exc.events)
+                self._flush_stream()
+                self._emit("stream_error", exc)
+                self._teardown(exc)
+                return
+            except XMPPError as exc:
+                self._teardown(exc)
+                return
+            if items:
+                self._route(items)
+            if stream.closed:
+                self._flush_stream()
+                self._teardown(
+                    None if self._state == "closing" else Disconnected("closed by server")
+                )
+                return
+            if self._runner.overloaded:
+                self._pause()
+                return
+            if self._tsock is None or not self._tsock.pending():
+                return
+
+    def _route(self, items: list[Any]) -> None:
+        """Hand stanzas on: IQ answers to their futures, the rest to the callback thread."""
+        batch: list[Element] = []
+        handlers = self._handlers
+        for item in items:
+            if not isinstance(item, Element):  # StreamClosed: handled after the batch
+                continue
+            tag = item.tag
+            if tag == IQ:
+                kind_type = item.get("type")
+                if kind_type == "result" or kind_type == "error":
+                    self._iq_answer(item, kind_type)
+                else:
+                    self._iq_request(item, kind_type, handlers)
+                continue
+            batch.append(item)
+        if batch:
+            if self._message_queues:
+                for el in batch:
+                    if el.tag == MESSAGE:
+                        for box in self._message_queues:
+                            self._runner.submit(box.put, el)
+            self._runner.submit(self._dispatch, batch, weight=len(batch))
+
+    def _iq_answer(self, stanza: Element, kind_type: str) -> None:
+        iq_id = stanza.get("id")
+        entry = self._iq_pending.get(iq_id) if iq_id else None
+        if entry is None:
+            if iq_id == self._ping_id:
+                self._ping_id = None
+            else:
+                log.debug("%s: an IQ %s nobody waits for (id %r)", self.jid, kind_type, iq_id)
+            return
+        future, senders = entry
+        sender = stanza.get("from")
+        try:
+            sender_jid = None if sender is None else JID(sender)
+        except ValueError:
+            sender_jid = sender
+        if sender_jid not in senders:
+            log.warning("%s: ignored an IQ answer for %s from %s", self.jid, iq_id, sender)
+            return
+        del self._iq_pending[iq_id]  # type: ignore[arg-type]
+        if future.cancelled():
+            return
+        if kind_type == "result":
+            future.set_result(stanza)
+        else:
+            future.set_exception(parse_stanza_error(stanza, IQError))
+
+    def _iq_request(self, stanza: Element, kind_type: str | None, handlers: dict[Any, Any]) -> None:
+        payload = next(iter(stanza), None)
+        if kind_type not in ("get", "set") or payload is None:
+            self._reply_error(stanza, "bad-request", "modify")
+            return
+        namespace = payload.tag[1:].partition("}")[0] if payload.tag[0] == "{" else ""
+        found = handlers.get(("iq", kind_type, namespace)) or handlers.get(("iq", None, namespace))
+        if found:
+            self._runner.submit(self._answer_iq, found[0].fn, stanza)
+        elif namespace == PING_NS and kind_type == "get":
+            self._reply(stanza, None)
+        else:
+            self._reply_error(stanza, "service-unavailable", "cancel")
+
+    def _answer_iq(self, fn: Callable[[Element], Any], stanza: Element) -> None:
+        """On the callback thread: run an IQ handler and send its answer."""
+        try:
+            answer = fn(stanza)
+        except StanzaError as exc:
+            self._reply_error(stanza, exc.condition, exc.type, exc.text)
+            return
+        except Exception:
+            log.exception("IQ handler %r failed", fn)
+            self._reply_error(stanza, "internal-server-error", "wait")
+            return
+        self._reply(stanza, answer)
+
+    def _reply(self, request: Element, payload: Element | None) -> None:
+        if payload is not None and payload.tag == IQ:
+            answer = payload
+        else:
+            answer = iq("result", payload, to=request.get("from"), id=request.get("id"))
+        try:
+            self.send(answer)
+        except Disconnected:
+            pass
+
+    def _reply_error(
+        self, request: Element, condition: str, type: str, text: str | None = None
+    ) -> None:
+        error = Element(f"{{{CLIENT_NS}}}error", {"type": type})
+        error.append(Element(f"{{{STANZA_ERRORS_NS}}}{condition}"))
+        if text:
+            text_el = Element(f"{{{STANZA_ERRORS_NS}}}text")
+            text_el.text = text
+            error.append(text_el)
+        answer = iq("error", to=request.get("from"), id=request.get("id"))
+        for child in request:  # RFC 6120 8.3.1: the payload may be included
+            answer.append(child)
+            break
+        answer.append(error)
+        try:
+            self.send(answer)
+        except Disconnected:
+            pass
+
+    def _dispatch(self, batch: list[Element]) -> None:
+        """On the callback thread: run the handlers for each stanza, in order."""
+        for stanza in batch:
+            kind = _KINDS.get(stanza.tag)
+            if kind is None:
+                continue
+            handlers = self._handlers
+            type_ = stanza.get("type")
+            found = handlers.get((kind, None, None))
+            if found:
+                self._call_all(found, stanza)
+            if type_ is not None:
+                found = handlers.get((kind, type_, None))
+                if found:
+                    self._call_all(found, stanza)
+            if self._ns_handlers.get(kind):
+                seen: set[str] = set()
+                for child in stanza:
+                    tag = child.tag
+                    ns = tag[1:].partition("}")[0] if tag[0] == "{" else ""
+                    if ns in seen:
+                        continue
+                    seen.add(ns)
+                    found = handlers.get((kind, None, ns))
+                    if found:
+                        self._call_all(found, stanza)
+                    if type_ is not None:
+                        found = handlers.get((kind, type_, ns))
+                        if found:
+                            self._call_all(found, stanza)
+
+    @staticmethod
+    def _call_all(handlers: list[_Handler], stanza: Element) -> None:
+        for handler in handlers:
+            try:
+                handler.fn(stanza)
+            except Exception:
+                log.exception("handler %r failed", handler.fn)
+
+    def _emit(self, event: str, arg: Any) -> None:
+        for handler in self._handlers.get((event, None, None), ()):
+            self._runner.submit(handler.fn, arg)
+
+    def _flush(self) -> None:
+        with self._out_lock:
+            chunks = self._out
+            self._out = []
+            self._flush_pending = False
+        if chunks and self._tsock is not None:
+            data = b"".join(chunks)
+            if xml_log.isEnabledFor(logging.DEBUG):
+                _log_xml("SEND", self.jid, data)
+            self._wbuf = self._wbuf + data if self._wbuf else data
+            self._write()
+
+    def _flush_stream(self) -> None:
+        """Send what the protocol core queued (our close, a stream error)."""
+        if self._stream is not None and self._tsock is not None:
+            data = self._stream.data_to_send()
+            if data:
+                self._wbuf = self._wbuf + data if self._wbuf else data
+                self._write()
+
+    def _write(self) -> None:
+        tsock = self._tsock
+        while self._wbuf and tsock is not None:
+            try:
+                sent = tsock.send(self._wbuf)
+            except OSError as exc:
+                self._teardown(ConnectionError(f"connection lost while sending: {exc}"))
+                return
+            if sent is None:  # would block
+                if not self._want_write:
+                    self._want_write = True
+                    self._update_interest()
+                return
+            self._wbuf = self._wbuf[sent:]
+            self._last_write = time.monotonic()
+        if self._want_write:
+            self._want_write = False
+            self._update_interest()
+
+    def _update_interest(self) -> None:
+        if self._sock is None:
+            return
+        events = (0 if self._paused else _READ) | (_WRITE if self._want_write else 0)
+        try:
+            if events:
+                self._loop.modify(self._sock, events, self)
+            else:
+                self._loop.unregister(self._sock)
+        except (KeyError, ValueError):
+            if events:
+                self._loop.register(self._sock, events, self)
+
+    def _pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            log.debug("%s: callbacks are behind, reading paused", self.jid)
+            self._update_interest()
+
+    def _on_drained(self) -> None:  # callback thread
+        if self._paused and self._loop.running:
+            self._loop.call_soon(self._resume)
+
+    def _resume(self) -> None:
+        if self._paused and self._sock is not None:
+            self._paused = False
+            self._update_interest()
+            self._on_readable()
+
+    def _schedule_liveness(self) -> None:
+        intervals = [x for x in (self.keepalive, self.ping_interval) if x]
+        if not intervals:
+            return
+        period = max(0.05, min(intervals) / 4)
+        self._timers.append(self._loop.call_later(period, self._liveness))
+
+    def _liveness(self) -> None:
+        if self._state != "ready":
+            return
+        now = time.monotonic()
+        if (
+            self.ping_interval
+            and self._ping_id is None
+            and now - self._last_read >= self.ping_interval
+        ):
+            self._ping_id = _new_id()
+            ping = iq("get", Element(f"{{{PING_NS}}}ping"), id=self._ping_id)
+            self._wbuf += tostring(ping, default_namespace=CLIENT_NS)
+            self._write()
+            ping_id = self._ping_id
+
+            def dead() -> None:
+                if self._ping_id == ping_id and self._state == "ready":
+                    self._teardown(Timeout(f"no answer to a ping within {self.ping_timeout} s"))
+
+            self._timers.append(self._loop.call_later(self.ping_timeout, dead))
+        elif self.keepalive and now - self._last_write >= self.keepalive and not self._wbuf:
+            self._wbuf = b" "
+            self._write()
+        self._schedule_liveness()
+
+    def _start_close(self) -> None:
+        if self._stream is None or self._stream.closed:
+            self._teardown(None)
+            return
+        self._stream.close()
+        self._flush()
+        self._flush_stream()
+
+    def _teardown(self, reason: BaseException | None) -> None:
+        """End the connection (I/O thread): fail what waits, tell the user, free the socket."""
+        if self._state == "closed":
+            return
+        self._state = "closed"
+        self.disconnect_reason = reason
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        if self._sock is not None:
+            self._loop.unregister(self._sock)
+            if self._tsock is not None:
+                self._tsock.close()
+            self._sock.close()
+        self._sock = self._tsock = None
+        error = Disconnected("the connection closed" if reason is None else f"{reason}", reason)
+        pending, self._iq_pending = self._iq_pending, {}
+        for future, _ in pending.values():
+            if not future.done():
+                future.set_exception(error)
+        for box in self._message_queues:
+            self._runner.submit(box.put, None)
+        self._emit("disconnected", reason)
+        self._closed_event.set()
+        if reason is not None:
+            log.info("%s: disconnected: %s", self.jid, reason)
+
+
+class _PlainSocket:
+    """A TCP socket with the interface :class:`_TLSSocket` has (no encryption)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def recv(self, n: int) -> bytes | None:
+        try:
+            return self.sock.recv(n)
+        except (BlockingIOError, InterruptedError):
+            return None
+
+    def send(self, data: bytes) -> int | None:
+        try:
+            return self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            return None
+
+    def pending(self) -> int:
+        return 0
+
+    def close(self) -> None:
+        pass
+
+    def recv_blocking(self, deadline: float, domain: str) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Timeout(f"{domain} did not answer in time")
+        self.sock.settimeout(remaining)
+        try:
+            data = self.sock.recv(65536)
+        except TimeoutError:
+            raise Timeout(f"{domain} did not answer in time") from None
+        if not data:
+            raise Disconnected(f"{domain} hung up during negotiation")
+        return data
+
+    def sendall(self, data: bytes, deadline: float) -> None:
+        self.sock.settimeout(max(0.001, deadline - time.monotonic()))
+        self.sock.sendall(data)
+
+
+class _TLSSocket:
+    """A pyOpenSSL connection: non-blocking reads and writes mapped to bytes or None."""
+
+    def __init__(self, conn: SSL.Connection, sock: socket.socket) -> None:
+        self.conn = conn
+        self.sock = sock
+
+    def recv(self, n: int) -> bytes | None:
+        try:
+            return self.conn.recv(n)
+        except (SSL.WantReadError, SSL.WantWriteError):
+            return None
+        except SSL.ZeroReturnError:
+            return b""
+        except SSL.SysCallError as exc:
+            if exc.args and exc.args[0] == -1:  # EOF without close_notify
+                return b""
+            raise OSError(str(exc)) from None
+        except SSL.Error as exc:
+            raise OSError(f"TLS error: {exc}") from None
+
+    def send(self, data: bytes) -> int | None:
+        try:
+            return self.conn.send(data)
+        except (SSL.WantReadError, SSL.WantWriteError):
+            return None
+        except SSL.Error as exc:
+            raise OSError(f"TLS error: {exc}") from None
+
+    def pending(self) -> int:
+        return self.conn.pending()
+
+    def close(self) -> None:
+        try:
+            self.conn.shutdown()
+        except (SSL.Error, OSError):
+            pass
+
+    def recv_blocking(self, deadline: float, domain: str) -> bytes:
+        while True:
+            data = self._blocking(self.recv, 65536, deadline=deadline, domain=domain)
+            if data == b"":
+                raise Disconnected(f"{domain} hung up during negotiation")
+            return data
+
+    def sendall(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            sent = self._blocking(self.send, view[:16384].tobytes(), deadline=deadline)
+            view = view[sent:]
+
+    def _blocking(
+        self, fn: Callable[..., Any], arg: Any, *, deadline: float, domain: str = ""
+    ) -> Any:
+        sock = self.sock
+        events = selectors.EVENT_WRITE if fn == self.send else selectors.EVENT_READ
+        while True:
+            result = fn(arg)
+            if result is not None:
+                return result
+            if not transport.wait_socket(sock, events, min(deadline, time.monotonic() + 1.0)):
+                if time.monotonic() >= deadline:
+                    raise Timeout(f"{domain or 'the server'} did not answer in time")
+
+
+def _binding_for(conn: SSL.Connection) -> Callable[[str], bytes | None]:
+    return lambda cb_type: transport.channel_binding(conn, cb_type)
+
+
+def _best_effort_send(tsock: Any, data: bytes, deadline: float) -> None:
+    if data:
+        try:
+            tsock.sendall(data, min(deadline, time.monotonic() + 1.0))
+        except (OSError, XMPPError):
+            pass
+
+
+def _redirect_endpoint(other: str, previous: Any) -> Any:
+    """The endpoint a ``see-other-host`` names (``host``, ``host:port``, ``[v6]:port``)."""
+    host, port = other, 5222
+    if other.startswith("["):
+        host, _, rest = other[1:].partition("]")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+    elif other.count(":") == 1:
+        host, _, p = other.partition(":")
+        if p.isdigit():
+            port = int(p)
+    return transport.Endpoint(host, port, previous.direct_tls)
+
+
+def _log_xml(direction: str, jid: Any, data: bytes) -> None:
+    if xml_log.isEnabledFor(logging.DEBUG):
+        xml_log.debug("%s %s: %s", direction, jid, data.decode("utf-8", "replace"))
+
+
+def connect(jid: str | JID, password: str | None, **options: Any) -> Connection:
+    """Connect and return a ready :class:`Connection` (keywords: see :class:`Connection`).
+
+    ``with fastxmpp.connect("alice@example.org", "secret") as conn: ...`` closes at the end.
+    """
+    return Connection(jid, password, **options).connect()
