@@ -63,7 +63,7 @@ STANZA_ERRORS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 MESSAGE = f"{{{CLIENT_NS}}}message"
 PRESENCE = f"{{{CLIENT_NS}}}presence"
 IQ = f"{{{CLIENT_NS}}}iq"
-_KINDS = {MESSAGE: "message", PRESENCE: "presence", IQ: "iq"}
+_TAGS = {"message": MESSAGE, "presence": PRESENCE, "iq": IQ}
 EVENTS = frozenset({"connected", "authenticated", "session_ready", "disconnected", "stream_error"})
 
 #: ``"required"``: TLS always, direct TLS where DNS (XEP-0368) or ``port=5223``-style options
@@ -103,6 +103,55 @@ class _Handler:
     def __init__(self, fn: Callable[..., Any], key: tuple[str, str | None, str | None]) -> None:
         self.fn = fn
         self.key = key
+
+
+_DEFAULT_TYPE = {"message": "normal", "presence": "available", "iq": None}
+
+
+class _Route:
+    """The handlers for one stanza kind, arranged so that dispatching is a few dict hits."""
+
+    __slots__ = ("plain", "by_type", "by_ns", "simple", "default_type")
+
+    def __init__(self, kind: str) -> None:
+        self.plain: list[Callable[[Element], Any]] = []  # no type, no namespace
+        self.by_type: dict[str | None, list[Callable[[Element], Any]]] = {}
+        self.by_ns: dict[tuple[str | None, str], list[Callable[[Element], Any]]] = {}
+        self.simple = True
+        #: RFC 6121: a message without type is "normal", a presence without type "available".
+        self.default_type = _DEFAULT_TYPE[kind]
+
+    def select(self, stanza: Element) -> list[Callable[[Element], Any]]:
+        type_ = stanza.get("type") or self.default_type
+        found = self.plain + self.by_type.get(type_, [])
+        if self.by_ns:
+            seen: set[str] = set()
+            for child in stanza:
+                tag = child.tag
+                ns = tag[1:].partition("}")[0] if tag[:1] == "{" else ""
+                if ns not in seen:
+                    seen.add(ns)
+                    found += self.by_ns.get((None, ns), []) + self.by_ns.get((type_, ns), [])
+        return found
+
+
+def _build_routes(handlers: dict[tuple[str, str | None, str | None], list[_Handler]]) -> dict:
+    routes: dict[str, _Route] = {}
+    for (kind, type_, ns), registered in handlers.items():
+        tag = _TAGS.get(kind)
+        if tag is None:  # an event, not a stanza kind
+            continue
+        route = routes.setdefault(tag, _Route(kind))
+        fns = [h.fn for h in registered]
+        if type_ is None and ns is None:
+            route.plain += fns
+        elif ns is None:
+            route.by_type.setdefault(type_, []).extend(fns)
+            route.simple = False
+        else:
+            route.by_ns.setdefault((type_, ns), []).extend(fns)
+            route.simple = False
+    return routes
 
 
 class Connection:
@@ -195,7 +244,7 @@ class Connection:
         )
         self._runner.add_drain_listener(self._on_drained)
         self._handlers: dict[tuple[str, str | None, str | None], list[_Handler]] = {}
-        self._ns_handlers: dict[str, int] = {}  # kind -> number of namespace-keyed handlers
+        self._routes: dict[str, _Route] = {}  # stanza tag -> its handlers, rebuilt by on()/off()
         self._iq_pending: dict[str, tuple[Future, frozenset[Any]]] = {}
         self._message_queues: list[queue.Queue[Any]] = []
         self._state = "new"  # new -> connecting -> ready -> closing -> closed
@@ -313,8 +362,12 @@ class Connection:
         bound JID), ``"disconnected"`` (the reason: an exception, or None after a clean close),
         ``"stream_error"`` (the :class:`~fastxmpp.StreamError`).
 
-        An ``iq`` handler for ``type="get"`` or ``"set"`` answers the request: return the
-        payload (an Element) or None for an empty result, or raise
+        For one stanza, handlers without filters run first, then those for its type, then
+        those for its payload namespaces, each group in the order of registration. A message
+        without ``type`` counts as ``"normal"``, a presence without one as ``"available"``.
+
+        An ``iq`` handler (``type="get"`` or ``"set"``, and a namespace) answers the request:
+        return the payload (an Element) or None for an empty result, or raise
         :class:`~fastxmpp.StanzaError` for an error reply. Requests nobody handles are answered
         ``service-unavailable``.
         """
@@ -330,13 +383,15 @@ class Connection:
                 f"unknown stanza kind or event {name!r}: use message, presence, iq"
                 f" or one of {', '.join(sorted(EVENTS))}"
             )
-        if name == "iq" and type in ("get", "set") and namespace is None:
-            raise ValueError("an iq get/set handler needs the payload namespace it answers")
+        if name == "iq" and (type not in ("get", "set") or namespace is None):
+            raise ValueError(
+                "an iq handler answers requests: give type='get' or 'set' and the payload"
+                " namespace (results come back from request())"
+            )
         key = (name, type, namespace)
         handler = _Handler(callback, key)
         self._handlers = {**self._handlers, key: [*self._handlers.get(key, ()), handler]}
-        if namespace is not None:
-            self._ns_handlers = {**self._ns_handlers, name: self._ns_handlers.get(name, 0) + 1}
+        self._routes = _build_routes(self._handlers)
         return callback
 
     def off(self, name: str, callback: Callable[..., Any], **keys: str | None) -> None:
@@ -351,8 +406,7 @@ class Connection:
         else:
             del new[key]
         self._handlers = new
-        if key[2] is not None:
-            self._ns_handlers = {**self._ns_handlers, name: self._ns_handlers[name] - 1}
+        self._routes = _build_routes(new)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -777,42 +831,17 @@ class Connection:
 
     def _dispatch(self, batch: list[Element]) -> None:
         """On the callback thread: run the handlers for each stanza, in order."""
+        routes = self._routes
         for stanza in batch:
-            kind = _KINDS.get(stanza.tag)
-            if kind is None:
+            route = routes.get(stanza.tag)
+            if route is None:
                 continue
-            handlers = self._handlers
-            type_ = stanza.get("type")
-            found = handlers.get((kind, None, None))
-            if found:
-                self._call_all(found, stanza)
-            if type_ is not None:
-                found = handlers.get((kind, type_, None))
-                if found:
-                    self._call_all(found, stanza)
-            if self._ns_handlers.get(kind):
-                seen: set[str] = set()
-                for child in stanza:
-                    tag = child.tag
-                    ns = tag[1:].partition("}")[0] if tag[0] == "{" else ""
-                    if ns in seen:
-                        continue
-                    seen.add(ns)
-                    found = handlers.get((kind, None, ns))
-                    if found:
-                        self._call_all(found, stanza)
-                    if type_ is not None:
-                        found = handlers.get((kind, type_, ns))
-                        if found:
-                            self._call_all(found, stanza)
-
-    @staticmethod
-    def _call_all(handlers: list[_Handler], stanza: Element) -> None:
-        for handler in handlers:
-            try:
-                handler.fn(stanza)
-            except Exception:
-                log.exception("handler %r failed", handler.fn)
+            callbacks = route.plain if route.simple else route.select(stanza)
+            for fn in callbacks:
+                try:
+                    fn(stanza)
+                except Exception:
+                    log.exception("handler %r failed", fn)
 
     def _emit(self, event: str, arg: Any) -> None:
         for handler in self._handlers.get((event, None, None), ()):

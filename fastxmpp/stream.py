@@ -237,6 +237,11 @@ class ClientStream:
             raise
         try:
             if self._state == _READY:
+                for item in items:  # the hot path: hand the parser's list on when it is all stanzas
+                    if not isinstance(item, Element) or item.tag == STREAM_ERROR:
+                        break
+                else:
+                    return items
                 for item in items:
                     if isinstance(item, Element) and item.tag != STREAM_ERROR:
                         out.append(item)

@@ -155,3 +155,26 @@ def test_plain_text_needs_the_explicit_opt_out():
         del opts["tls"]
         with pytest.raises(fastxmpp.TLSError, match="STARTTLS"):
             fastxmpp.connect("alice@localhost", "pw", **opts)
+
+
+def test_missing_types_count_as_rfc_6121_says():
+    """A message without type is 'normal', a presence without type 'available'."""
+
+    def action(link):
+        link.send(
+            "<message from='x@localhost'><body>n</body></message><presence from='x@localhost'/>"
+        )
+
+    with ScriptedServer(session_then(action)) as server:
+        conn = fastxmpp.Connection("alice@localhost", "pw", **plain(server))
+        seen = []
+        conn.on("message", lambda m: seen.append("normal"), type="normal")
+        conn.on("message", lambda m: seen.append("chat"), type="chat")
+        conn.on("presence", lambda p: seen.append("available"), type="available")
+        conn.on("presence", lambda p: seen.append("any presence"))
+        with pytest.raises(ValueError):
+            conn.on("iq", print)  # iq handlers answer requests: type and namespace needed
+        conn.connect()
+        assert wait_for(lambda: len(seen) == 3)
+        conn.close()
+    assert seen == ["normal", "any presence", "available"]
