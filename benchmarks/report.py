@@ -43,6 +43,38 @@ GROUPS = {
     "serialize": ("messages_per_round", "messages", "test_etree", "ElementTree"),
 }
 
+# The connection groups (benchmarks/test_connection.py) have their own columns: the rate (per-round
+# count / median round time), this process's CPU per stanza or message (median over the rounds,
+# ``time.process_time()``: every thread of the client, none of the server's), and for
+# "roundtrip" Prosody's own CPU; the last column compares the client CPU with slixmpp's.
+CONNECTION_GROUPS = {
+    # group: (count key, unit, slixmpp test name, [(extra_info key, column title, format)],
+    #         the issue's target)
+    "roundtrip": (
+        "messages_per_round",
+        "messages",
+        "test_roundtrip_slixmpp",
+        [
+            ("cpu_us_per_message", "client CPU µs per message", "us"),
+            ("server_cpu_us_per_message", "server CPU µs per message", "us"),
+            ("server_cpu_share", "server CPU (cores)", "share"),
+            ("client_cpu_share", "client CPU (cores)", "share"),
+        ],
+        "at most 5 µs of client CPU per message sent and received (both connections in one "
+        "process), and a rate limited by the server (server CPU near 1.00 core)",
+    ),
+    "receive": (
+        "stanzas_per_round",
+        "stanzas",
+        "test_receive_slixmpp",
+        [
+            ("cpu_us_per_stanza", "CPU µs per stanza", "us"),
+            ("client_cpu_share", "client CPU (cores)", "share"),
+        ],
+        "at least 500,000 stanzas/s",
+    ),
+}
+
 
 def run_suite(extra_args: list[str]) -> dict:
     fd, path = tempfile.mkstemp(suffix=".json", prefix="fastxmpp-bench-")
@@ -113,6 +145,7 @@ def tables(data: dict) -> str:
             f"{nrounds} rounds per implementation."
         )
         out.append("")
+    out.extend(connection_tables(by_group))
     mi = data.get("machine_info", {})
     cpu = mi.get("cpu", {}) or {}
     env = ", ".join(
@@ -127,6 +160,53 @@ def tables(data: dict) -> str:
     if env:
         out.append(f"Measured on {env} ({data.get('datetime', '')[:10]}).")
     return "\n".join(out).rstrip() + "\n"
+
+
+def connection_tables(by_group: dict[str, list[dict]]) -> list[str]:
+    """Markdown lines for the groups of ``CONNECTION_GROUPS`` present in the results."""
+    out = []
+    for group, (count_key, unit, slixmpp_name, columns, target) in CONNECTION_GROUPS.items():
+        rows = []
+        for b in by_group.get(group, []):
+            info = b.get("extra_info", {})
+            count, median = info.get(count_key), b["stats"]["median"]
+            if not count or not median:
+                continue
+            label = info.get("label") or b["name"]
+            rows.append((b["name"], label, count / median, info, b["stats"]["rounds"], count))
+        if not rows:
+            continue
+        rows.sort(key=lambda r: -r[2])
+        cpu_key = columns[0][0]
+        base = next((r[3].get(cpu_key) for r in rows if r[0] == slixmpp_name), None)
+        titles = " | ".join(title for _key, title, _fmt in columns)
+        out.append(f"### {group}\n")
+        out.append(f"| Implementation | {unit}/s | {titles} | client CPU / slixmpp's |")
+        out.append("|---|---:|" + "---:|" * len(columns) + "---:|")
+        for _name, label, rate, info, _rounds, _count in rows:
+            cells = []
+            for key, _title, fmt in columns:
+                value = info.get(key)
+                if value is None:
+                    cells.append("n/a")
+                elif fmt == "us":
+                    cells.append(_fmt_time(value / 1e6))
+                else:
+                    cells.append(f"{value:.2f}")
+            cpu = info.get(cpu_key)
+            ratio = f"{cpu / base:.2f}×" if base and cpu else "n/a"
+            out.append(f"| {label} | {_fmt_rate(rate)} | {' | '.join(cells)} | {ratio} |")
+        counts = sorted({r[5] for r in rows})
+        rounds = sorted({r[4] for r in rows})
+        nrounds = f"{rounds[0]}" if rounds[0] == rounds[-1] else f"{rounds[0]}-{rounds[-1]}"
+        out.append("")
+        out.append(
+            f"{'/'.join(f'{c:,}' for c in counts)} {unit} per round, "
+            f"{nrounds} rounds per implementation; CPU columns: median over the rounds "
+            f"(cores: CPU seconds / wall seconds). Target: {target}."
+        )
+        out.append("")
+    return out
 
 
 def main(argv: list[str]) -> int:

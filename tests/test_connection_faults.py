@@ -10,7 +10,7 @@ import pytest
 import fastxmpp
 from fastxmpp import ConnectionFailed, Disconnected, StreamError, Timeout
 from fastxmpp.testing import ScriptedServer
-from fastxmpp.xml import StreamOpen
+from fastxmpp.xml import StreamClose, StreamOpen
 
 STREAM_HEADER = (
     "<?xml version='1.0'?><stream:stream xmlns='jabber:client'"
@@ -37,8 +37,10 @@ def session_then(action):
     def script(link):
         link.login()
         action(link)
-        while link.next() is not None:
-            pass
+        while (item := link.next()) is not None:
+            if isinstance(item, StreamClose):  # answer the client's close, as servers do
+                link.send("</stream:stream>")
+                return
 
     return script
 
