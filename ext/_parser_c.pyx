@@ -34,6 +34,7 @@ from fastxmpp.errors import StreamError
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
+    void PyUnicode_InternInPlace(PyObject** p)
 
 cdef extern from "_nametab.h":
     ctypedef struct fx_range:
@@ -247,6 +248,7 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
     cdef Py_ssize_t i, k = llen if llen < 8 else 8
     cdef CacheEntry* e
     cdef object name
+    cdef PyObject* interned
     for i in range(k):  # the head and the last byte are enough to spread the names
         h = (h ^ local[i]) * 16777619
     if llen > 8:
@@ -258,6 +260,12 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
     if uri is not None and len(<str>uri) > 0:
         name = "{" + uri + "}" + name
     if llen <= CACHE_LOCAL:
+        # interned, so that a lookup with a literal ("from", "type") finds the key by identity
+        interned = <PyObject*>name
+        Py_INCREF(name)  # the reference PyUnicode_InternInPlace may swap for the interned one
+        PyUnicode_InternInPlace(&interned)
+        name = <object>interned
+        Py_DECREF(name)
         Py_XDECREF(e.value)
         Py_XDECREF(e.uri)
         Py_INCREF(name)
