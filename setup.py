@@ -49,7 +49,12 @@ def extensions():
     modules = [
         # the Element/serializer module is plain Python, compiled as is (see _xmlcore_c.pxd)
         Extension("fastxmpp._xmlcore_c", ["fastxmpp/_xmlcore.py"]),
-        Extension("fastxmpp._parser_c", ["ext/_parser_c.pyx"], include_dirs=["ext"]),
+        Extension(
+            "fastxmpp._parser_c",
+            ["ext/_parser_c.pyx"],
+            include_dirs=["ext"],
+            depends=["ext/_nametab.h", "ext/_skip.h"],
+        ),
         Extension("fastxmpp._writer_c", ["ext/_writer_c.pyx"]),
     ]
     return cythonize(

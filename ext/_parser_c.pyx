@@ -34,6 +34,7 @@ from fastxmpp.errors import StreamError
 cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
+    void PyUnicode_InternInPlace(PyObject** p)
 
 cdef extern from "_nametab.h":
     ctypedef struct fx_range:
@@ -43,6 +44,10 @@ cdef extern from "_nametab.h":
     const fx_range fx_name_start[]
     const int fx_name_char_count
     const fx_range fx_name_char[]
+
+cdef extern from "_skip.h":
+    Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
+    Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef str S_XMLNS_NS = "http://www.w3.org/2000/xmlns/"
@@ -247,6 +252,7 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
     cdef Py_ssize_t i, k = llen if llen < 8 else 8
     cdef CacheEntry* e
     cdef object name
+    cdef PyObject* interned
     for i in range(k):  # the head and the last byte are enough to spread the names
         h = (h ^ local[i]) * 16777619
     if llen > 8:
@@ -258,6 +264,12 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
     if uri is not None and len(<str>uri) > 0:
         name = "{" + uri + "}" + name
     if llen <= CACHE_LOCAL:
+        # interned, so that a lookup with a literal ("from", "type") finds the key by identity
+        interned = <PyObject*>name
+        Py_INCREF(name)  # the reference PyUnicode_InternInPlace may swap for the interned one
+        PyUnicode_InternInPlace(&interned)
+        name = <object>interned
+        Py_DECREF(name)
         Py_XDECREF(e.value)
         Py_XDECREF(e.uri)
         Py_INCREF(name)
@@ -267,6 +279,19 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
         e.llen = llen
         memcpy(e.local, local, llen)
     return name
+
+
+cdef inline Py_ssize_t _skip(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n, unsigned char cls) noexcept nogil:
+    """Past the run of bytes of class ``cls`` from ``pos`` (at most ``n``): eight bytes a step
+    while all eight are in the class, then one at a time."""
+    while n - pos >= 8 and (
+        CLS[s[pos]] & CLS[s[pos + 1]] & CLS[s[pos + 2]] & CLS[s[pos + 3]]
+        & CLS[s[pos + 4]] & CLS[s[pos + 5]] & CLS[s[pos + 6]] & CLS[s[pos + 7]] & cls
+    ):
+        pos += 8
+    while pos < n and CLS[s[pos]] & cls:
+        pos += 1
+    return pos
 
 
 cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
@@ -580,8 +605,7 @@ cdef class StreamParserC:
                     if self.text_start < 0 and pos < n and s[pos] != 60:
                         self.text_start = pos
                     while True:
-                        while pos < n and CLS[s[pos]] & C_TEXT:
-                            pos += 1
+                        pos = _skip(s, fx_skip_text(s, pos, n), n, C_TEXT)
                         if pos >= n:
                             break
                         c = s[pos]
@@ -811,8 +835,7 @@ cdef class StreamParserC:
 
             elif state == ST_ATT_VALUE:
                 while True:
-                    while pos < n and CLS[s[pos]] & C_AVAL:
-                        pos += 1
+                    pos = _skip(s, fx_skip_aval(s, pos, n), n, C_AVAL)
                     if pos >= n:
                         break
                     c = s[pos]

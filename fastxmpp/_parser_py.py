@@ -27,6 +27,10 @@ from fastxmpp.errors import StreamError
 __all__ = ["StreamParserPy"]
 
 _make_element = core._make_element
+# The pure Element is filled in right here (a Python call less per element); the compiled one
+# through its C-level constructor.
+_Element = core.Element
+_new_element = None if core.__name__ == "fastxmpp._xmlcore_c" else _Element.__new__
 _STREAM_EXPAT = STREAM_NS + "}stream"  # how expat names {http://etherx.jabber.org/streams}stream
 _codes = pyexpat.errors.codes
 _CONDITIONS = {
@@ -35,6 +39,8 @@ _CONDITIONS = {
     _codes[pyexpat.errors.XML_ERROR_MISPLACED_XML_PI]: "restricted-xml",
 }
 _clark_cache: dict[str, str] = {}
+# attribute names seen without a namespace: a set lookup instead of a look at every name
+_plain_names: set[str] = set()
 _FOREIGN_BOMS = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
 # The end of a start tag ('>' outside quoted values), for measuring the stream header.
 _TAG_END = re.compile(rb"""(?:[^'">]|'[^']*'|"[^"]*")*>""")
@@ -58,6 +64,16 @@ def _clark(name: str) -> str:
     return tag
 
 
+def _attr_names(attrs: dict[str, str]) -> dict[str, str]:
+    """``attrs`` with Clark names, when one of its names is not yet known to be plain."""
+    for key in attrs:
+        if "}" in key:
+            return {_clark(k): v for k, v in attrs.items()}
+    if len(_plain_names) < 10000:
+        _plain_names.update(attrs)
+    return attrs
+
+
 class StreamParserPy:
     """Incremental XMPP stream parser in pure Python (see :class:`fastxmpp.xml.StreamParser`)."""
 
@@ -78,6 +94,7 @@ class StreamParserPy:
         "_window_start",
         "_stanza_start",
         "_last_lt",
+        "_last_stanza",
         "_pending_lt",
         "_closed",
     )
@@ -121,12 +138,13 @@ class StreamParserPy:
         self._depth = 0  # 1 inside the stream element, 2 inside a stanza
         self._stack: list[Any] = []  # the open elements of the current stanza
         self._tail_of: Any = None  # element whose tail gets the text (else the open one's text)
-        self._fed = 0  # bytes handed to expat in this document
+        self._fed = 0  # bytes handed to expat in this document (including the feed at hand)
         self._head = b""  # the first byte, held until the byte-order mark is known
         self._window = b""  # the last two bytes of the previous feed, then the current feed
         self._window_start = 0
         self._stanza_start = -1  # offset of the open stanza's '<'
         self._last_lt = -1  # a '<' at stream level after this offset starts a new tag
+        self._last_stanza: Any = None  # the stanza that set _last_lt, until _check_size is sure
         self._pending_lt = -1  # offset of an incomplete tag at stream level
         self._closed = False
 
@@ -167,6 +185,7 @@ class StreamParserPy:
         opening = self._depth == 0 and not self._closed
         self._window = (self._window if opening else self._window[-2:]) + data
         self._window_start = start - (len(self._window) - len(data))
+        self._fed = start + len(data)
         try:
             self._parser.Parse(data, False)
         except _Fault as fault:
@@ -176,7 +195,6 @@ class StreamParserPy:
                 _CONDITIONS.get(e.code, "not-well-formed"),
                 f"{pyexpat.ErrorString(e.code)} (line {e.lineno}, column {e.offset})",
             )
-        self._fed = start + len(data)
         self._check_size(data, start)
 
     def _check_size(self, data: bytes, start: int) -> None:
@@ -187,6 +205,14 @@ class StreamParserPy:
             if self._fed - self._stanza_start > limit:
                 self._fail("policy-violation", f"stanza larger than {limit} bytes")
         elif depth == 1:
+            last = self._last_stanza
+            if last is not None:
+                # _last_lt is where expat ended that stanza: at the '<' of its end tag, or just
+                # past its empty-element tag
+                self._last_stanza = None
+                at = self._last_lt - self._window_start
+                if not last._children and last.text is None and self._window.endswith(b"/>", 0, at):
+                    self._last_lt -= 1
             lt = data.rfind(b"<")
             if lt >= 0 and start + lt > self._last_lt:
                 self._pending_lt = start + lt
@@ -235,16 +261,25 @@ class StreamParserPy:
         elif self._depth == 1 and data.strip(" \t\r\n"):
             raise _Fault("bad-format", "character data between stanzas")
 
-    def _start(self, name: str, attrs: dict[str, str]) -> None:
+    def _start(
+        self,
+        name: str,
+        attrs: dict[str, str],
+        _tags: Any = _clark_cache.get,
+        _plain: Any = _plain_names.issuperset,
+        _new: Any = _new_element,
+        _Element: Any = _Element,
+    ) -> None:
         depth = self._depth + 1
         self._depth = depth
-        if self._ns_decls:
-            if len(attrs) + len(self._ns_decls) > self.max_attributes:
+        decls = self._ns_decls
+        if decls:
+            if len(attrs) + len(decls) > self.max_attributes:
                 raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
             if depth == 1:
                 self._open_stream(name, attrs)
                 return
-            self._ns_decls.clear()
+            decls.clear()
         elif len(attrs) > self.max_attributes:
             raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
         elif depth == 1:
@@ -252,23 +287,29 @@ class StreamParserPy:
             return
         if depth > self.max_depth + 1:
             raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
-        if attrs:
-            for key in attrs:
-                if "}" in key:
-                    attrs = {_clark(k): v for k, v in attrs.items()}
-                    break
-        tag = _clark_cache.get(name)  # never holds the stream's own name: see _clark()
+        if attrs and not _plain(attrs):
+            attrs = _attr_names(attrs)
+        tag = _tags(name)  # never holds the stream's own name: see _clark()
         if tag is None:
             if name == _STREAM_EXPAT:
                 raise _Fault("bad-format", "a stream element inside the stream")
             tag = _clark(name)
-        element = _make_element(tag, attrs)
+        if _new is not None:
+            element = _new(_Element)
+            element.tag = tag
+            element.attrib = attrs
+            element.text = None
+            element.tail = None
+            element._children = []
+        else:
+            element = _make_element(tag, attrs)
         self._tail_of = None
         if depth == 2:
-            self._stanza_start = self._parser.CurrentByteIndex
+            parser = self._parser
+            self._stanza_start = parser.CurrentByteIndex
             self._pending_lt = -1
             self._stack = [element]
-            self._parser.buffer_text = True  # gather each run of text into one string
+            parser.buffer_text = True  # gather each run of text into one string
         else:
             stack = self._stack
             stack[-1]._children.append(element)
@@ -299,26 +340,26 @@ class StreamParserPy:
             self._tail_of = self._stack.pop()
         elif depth == 2:
             element = self._stack[0]
-            self._parser.buffer_text = False
+            parser = self._parser
+            parser.buffer_text = False
             # expat is at the '<' of the end tag, or just past an empty-element tag
-            end = self._parser.CurrentByteIndex
-            at = end - self._window_start
-            if (
-                not element._children
-                and element.text is None
-                and self._window.endswith(b"/>", 0, at)
-            ):
-                self._last_lt = end - 1
-            else:
-                self._last_lt = end
+            end = parser.CurrentByteIndex
+            if self._fed - self._stanza_start > self.max_stanza_size:
+                # it may be too large: find where it ends
+                at = end - self._window_start
                 if (
-                    self._window_start + len(self._window) - self._stanza_start
-                    > self.max_stanza_size
+                    element._children
+                    or element.text is not None
+                    or not self._window.endswith(b"/>", 0, at)
                 ):
-                    # it may be too large: find where its end tag ends
                     end = self._window_start + self._window.index(b">", max(at, 0)) + 1
-            if end - self._stanza_start > self.max_stanza_size:
-                raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
+                if end - self._stanza_start > self.max_stanza_size:
+                    raise _Fault(
+                        "policy-violation", f"stanza larger than {self.max_stanza_size} bytes"
+                    )
+                end = parser.CurrentByteIndex
+            self._last_lt = end
+            self._last_stanza = element
             self._stack = []
             self._tail_of = None
             self._items.append(element)

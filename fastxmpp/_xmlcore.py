@@ -167,9 +167,10 @@ class Element:
 
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
         """
-        if "/" not in path and "*" not in path and path != ".":
+        if "/" not in path and "*" not in path and path != ".":  # a plain tag: no path parsing
             for child in self._children:
-                if child.tag == path:
+                tag = child.tag
+                if tag is path or tag == path:
                     return child
             return None
         for found in _select(self, path):
@@ -184,6 +185,13 @@ class Element:
 
     def findtext(self, path: str, default: str | None = None) -> str | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
+        if "/" not in path and "*" not in path and path != ".":  # as in find(), without the call
+            for child in self._children:
+                tag = child.tag
+                if tag is path or tag == path:
+                    text = child.text
+                    return "" if text is None else text
+            return default
         found = self.find(path)
         if found is None:
             return default

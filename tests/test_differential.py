@@ -547,3 +547,43 @@ def test_name_characters_follow_expat(parser_cls, position):
         else:
             wrong.append((f"U+{ord(ch):04X}", "accepted"))
     assert wrong == [], f"{len(wrong)} characters differ from expat, e.g. {wrong[:20]}"
+
+
+# -- the fast runs over plain bytes ----------------------------------------------------------------
+
+# offsets around the 16-byte blocks the compiled parser checks at once (and its 8-byte table step)
+_RUN_OFFSETS = (0, 1, 7, 8, 15, 16, 17, 23, 31, 32, 39)
+_RUN_INSERTS = [bytes([b]) for b in range(256)] + [
+    "é".encode(),
+    "中".encode(),
+    "😀".encode(),
+    b"]]>",
+    b"]]",
+    b"&amp;",
+    b"&#x41;",
+    b"\r\n",
+]
+
+
+@pytest.mark.parametrize("where", ["text", "value'", 'value"'])
+def test_implementations_agree_on_every_byte_in_long_runs(parser_pair, where):
+    """Every byte value (and a few sequences) at each offset of a 40-byte run of plain
+    characters, in character data and in attribute values: the compiled parser skips such runs
+    16 bytes at a time where it can, and must end them exactly where the byte classes say."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    for insert in _RUN_INSERTS:
+        for offset in _RUN_OFFSETS:
+            run = b"abcdefghij" * 4
+            run = run[:offset] + insert + run[offset:]
+            if where == "text":
+                stanza = b"<message><body>" + run + b"</body></message>"
+            else:
+                q = where[-1].encode()
+                stanza = b"<message id=" + q + run + q + b"/>"
+            data = HEADER + stanza + b"<presence/>"
+            cut = len(HEADER) + stanza.index(run) + offset + 1  # inside or after the insert
+            for chunks in ([data], [data[:cut], data[cut:]]):
+                ok, why = outcomes_agree((py, chunks), (c, chunks))
+                assert ok, (insert, offset, chunks, why)

@@ -239,6 +239,60 @@ def test_findtext_like_elementtree(xmlcore):
     assert ours.findtext("nothing", default="x") == "x"
 
 
+PARSED_STANZA = (
+    b"<message from='a@b/c' type='chat'><body>hi</body><thread/>"
+    b"<x xmlns='urn:x'><y>in x</y><y xmlns=''>plain</y></x>"
+    b"<body xml:lang='fr'>salut</body><n xmlns=''>no namespace</n><n xmlns=''/></message>"
+)
+PARSED_PATHS = [*PATHS, "{jabber:client}thread", "n", "{urn:x}y", "{jabber:client}n", "", "."]
+
+
+@pytest.mark.parametrize("path", PARSED_PATHS)
+def test_find_and_findtext_on_parsed_stanzas(parser_pair, path):
+    """find/findtext/findall with plain tags (the direct loop) and with paths, on stanzas built
+    by each parser, for queries that are the same str objects as the parsed tags and for equal
+    ones built at run time; the pure-Python stanza is the reference."""
+    stanzas = [roundtrip(cls, PARSED_STANZA, CLIENT) for cls in parser_pair]
+    ref = stanzas[0]
+    for stanza in stanzas:
+        for query in (path, "".join(list(path))):  # a literal, and an equal new str
+            found, expected = stanza.find(query), ref.find(query)
+            assert (found is None) == (expected is None), query
+            if found is not None:
+                assert dump(found) == dump(expected), query
+                assert any(found is e for e in stanza.iter()), query
+            assert [dump(e) for e in stanza.findall(query)] == [
+                dump(e) for e in ref.findall(query)
+            ], query
+            assert stanza.findtext(query) == ref.findtext(query), query
+            assert stanza.findtext(query, "dflt") == ref.findtext(query, "dflt"), query
+    if path == "{jabber:client}body":
+        assert stanzas[1].findtext(path) == "hi" and stanzas[1].find(path) is stanzas[1][0]
+    if path == "n":
+        assert stanzas[1].findtext(path) == "no namespace"
+    if path == "{jabber:client}thread":
+        assert stanzas[1].findtext(path) == "" and stanzas[1].findtext(path, "d") == ""
+    if path == "{jabber:client}n":
+        assert stanzas[1].find(path) is None and stanzas[1].findtext(path, "d") == "d"
+
+
+def test_find_plain_tags_on_a_built_tree(xmlcore):
+    """The direct loop compares tags by value: equal tags that are other str objects match."""
+    Element = xmlcore.Element
+    root = Element("r")
+    for tag in ("{urn:a}t", "t", "{urn:a}t"):
+        child = Element("".join(["", tag]))
+        child.text = tag + "!"
+        root.append(child)
+    assert root.find("{urn:a}t") is root[0]
+    assert root.findtext("".join(["{urn:a}", "t"])) == "{urn:a}t!"
+    assert root.find("t") is root[1] and root.findtext("t") == "t!"
+    assert root.find("{urn:b}t") is None and root.findtext("{urn:b}t") is None
+    assert root.findtext("{urn:b}t", "d") == "d"
+    assert root.findtext(".") == "" and root.find(".") is root
+    assert Element("empty").findtext("t", "d") == "d"
+
+
 def test_iter_like_elementtree(xmlcore):
     ours = build(xmlcore.Element, SPEC)
     ref = build(ET.Element, SPEC)

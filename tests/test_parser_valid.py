@@ -512,6 +512,54 @@ def test_stanza_of_exactly_max_size(parser_cls):
     assert len(items) == 3
 
 
+@pytest.mark.parametrize(
+    "head, tail",
+    [
+        (b"<message><body>", b"</body></message>"),
+        (b"<message>", b"</message>"),
+        (b"<m id='", b"'/>"),
+    ],
+)
+def test_stanzas_at_the_limit_in_any_split(parser_cls, head, tail):
+    """Stanzas of exactly max_stanza_size bytes in a row, each form, then an unfinished tag at
+    stream level that is also exactly at the limit: all pass, however the input is split."""
+    limit = 200
+    stanza = head + b"x" * (limit - len(head) - len(tail)) + tail
+    assert len(stanza) == limit
+    pending = b"<presence id='" + b"y" * (limit - 14)
+    assert len(pending) == limit
+    data = HEADER + stanza * 3 + pending
+    splits = [[data], [HEADER + stanza, stanza * 2 + pending], bytewise(data)]
+    splits += [[data[:n], data[n:]] for n in range(len(HEADER), len(data), 7)]
+    for chunks in splits:
+        items = feed_all(parser_cls, chunks, max_stanza_size=limit)
+        assert len(items) == 4
+        parser = parser_cls(max_stanza_size=limit)
+        for chunk in chunks:
+            parser.feed(chunk)
+        with pytest.raises(StreamError) as info:
+            parser.feed(b"y")
+        assert info.value.condition == "policy-violation"
+
+
+def test_attribute_names_plain_then_prefixed(parser_cls):
+    """The same local names, plain in one stanza and prefixed in the next (and back)."""
+    stanzas = (
+        b"<a id='1' lang='x'/>"
+        b"<a xmlns:p='urn:p' p:id='2' lang='y'/>"
+        b"<a id='3' xml:lang='z'/>"
+        b"<a xmlns:q='urn:q' id='4' q:lang='w'><b q:id='5' id='6'/></a>"
+    )
+    items = feed_all(parser_cls, [wrap(stanzas)])
+    assert [e.attrib for e in items[1:5]] == [
+        {"id": "1", "lang": "x"},
+        {"{urn:p}id": "2", "lang": "y"},
+        {"id": "3", XML_LANG: "z"},
+        {"id": "4", "{urn:q}lang": "w"},
+    ]
+    assert items[4][0].attrib == {"{urn:q}id": "5", "id": "6"}
+
+
 # -- multi-byte UTF-8 across feeds -----------------------------------------------------------------
 
 TEXT_CHARS = ["é", "ж", "€", "中", "😀", "\U0010fffd", "𝄞"]  # 2, 3 and 4 bytes
