@@ -79,6 +79,17 @@ def to_tls(stream: ClientStream) -> None:
     stream.tls_established(lambda cb_type: None)
 
 
+def to_bind(stream: ClientStream, features: bytes) -> bytes:
+    """TLS, PLAIN and the restart, up to the bind request; returns what the client sent."""
+    to_tls(stream)
+    stream.data_to_send()
+    stream.receive_data(HEADER + sasl_features("PLAIN"))
+    stream.receive_data(SUCCESS)
+    stream.data_to_send()
+    stream.receive_data(HEADER + features)
+    return stream.data_to_send()
+
+
 def login(stream: ClientStream) -> list:
     """From TLS to a ready session with PLAIN; returns the events of the last step."""
     to_tls(stream)
@@ -138,13 +149,7 @@ def test_our_close_then_theirs():
 
 def test_legacy_session_when_the_server_requires_it():
     stream = new_stream()
-    to_tls(stream)
-    stream.data_to_send()
-    stream.receive_data(HEADER + sasl_features("PLAIN"))
-    stream.receive_data(SUCCESS)
-    stream.data_to_send()
-    stream.receive_data(HEADER + BIND_FEATURES)
-    assert stream.receive_data(bind_result(stream.data_to_send())) == []
+    assert stream.receive_data(bind_result(to_bind(stream, BIND_FEATURES))) == []
     sent = stream.data_to_send()
     assert b"<session xmlns='urn:ietf:params:xml:ns:xmpp-session'/>" in sent
     events = stream.receive_data(f"<iq type='result' id='{pending_id(sent)}'/>".encode())
@@ -344,13 +349,7 @@ def test_unexpected_elements_during_negotiation():
 
 def test_binding_refused_is_a_stanza_error():
     stream = new_stream()
-    to_tls(stream)
-    stream.data_to_send()
-    stream.receive_data(HEADER + sasl_features("PLAIN"))
-    stream.receive_data(SUCCESS)
-    stream.data_to_send()
-    stream.receive_data(HEADER + BIND_FEATURES)
-    sent = stream.data_to_send()
+    sent = to_bind(stream, BIND_FEATURES)
     with pytest.raises(StanzaError) as info:
         stream.receive_data(
             f"<iq type='error' id='{pending_id(sent)}'><error type='cancel'>"
@@ -364,14 +363,9 @@ def test_binding_refused_is_a_stanza_error():
 )
 def test_a_bound_jid_that_is_not_ours_is_refused(jid):
     stream = new_stream()
-    to_tls(stream)
-    stream.data_to_send()
-    stream.receive_data(HEADER + sasl_features("PLAIN"))
-    stream.receive_data(SUCCESS)
-    stream.data_to_send()
-    stream.receive_data(HEADER + BIND_FEATURES_OPTIONAL_SESSION)
+    sent = to_bind(stream, BIND_FEATURES_OPTIONAL_SESSION)
     with pytest.raises(XMPPError):
-        stream.receive_data(bind_result(stream.data_to_send(), jid))
+        stream.receive_data(bind_result(sent, jid))
 
 
 def test_anonymous_login_accepts_the_assigned_localpart():
