@@ -14,14 +14,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from fastxmpp.xml import Element, StreamOpen, StreamParserPy
+from fastxmpp.xml import Element, StreamOpen, StreamParserPy, StreamWriter
 
 __all__ = ["ScriptedServer", "ClientLink"]
 
-_HEADER = (
-    "<?xml version='1.0'?><stream:stream xmlns='jabber:client'"
-    " xmlns:stream='http://etherx.jabber.org/streams' from='{domain}' id='{id}' version='1.0'>"
-)
 _SASL = (
     "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
     "<mechanism>PLAIN</mechanism></mechanisms></stream:features>"
@@ -60,7 +56,7 @@ class ClientLink:
     def login(self, password: str | None = None, resource: str = "scripted") -> str:
         """Run the server side of a plain-text login; returns the bound full JID."""
         self.expect(StreamOpen)
-        self.send(_HEADER.format(domain=self.domain, id="s1") + _SASL)
+        self.send(StreamWriter().header(from_=self.domain, id="s1") + _SASL.encode())
         auth = self.expect(Element, "{urn:ietf:params:xml:ns:xmpp-sasl}auth")
         _, user, given = base64.b64decode(auth.text or "").split(b"\0")
         if password is not None and given.decode() != password:
@@ -71,7 +67,7 @@ class ClientLink:
         self.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
         self.parser = StreamParserPy()
         self.expect(StreamOpen)
-        self.send(_HEADER.format(domain=self.domain, id="s2") + _BIND)
+        self.send(StreamWriter().header(from_=self.domain, id="s2") + _BIND.encode())
         bind = self.expect(Element, "{jabber:client}iq")
         self.jid = f"{user.decode()}@{self.domain}/{resource}"
         self.send(

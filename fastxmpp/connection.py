@@ -50,7 +50,7 @@ from fastxmpp.stream import (
     TLSMode,
     parse_stanza_error,
 )
-from fastxmpp.xml import Element, iq, message, tostring
+from fastxmpp.xml import Element, iq, message, presence, tostring
 
 __all__ = ["Connection", "connect", "TLSPolicy"]
 
@@ -438,8 +438,6 @@ class Connection:
 
     def send_presence(self, to: str | JID | None = None, **kwargs: Any) -> None:
         """Send a presence (keywords as :func:`fastxmpp.xml.presence`)."""
-        from fastxmpp.xml import presence
-
         self.send(presence(to, **kwargs))
 
     def _enqueue(self, data: bytes) -> None:
@@ -852,20 +850,22 @@ class Connection:
             chunks = self._out
             self._out = []
             self._flush_pending = False
-        if chunks and self._tsock is not None:
-            data = b"".join(chunks)
-            if xml_log.isEnabledFor(logging.DEBUG):
-                _log_xml("SEND", self.jid, data)
-            self._wbuf = self._wbuf + data if self._wbuf else data
-            self._write()
+        if chunks:
+            self._send_now(b"".join(chunks))
 
     def _flush_stream(self) -> None:
         """Send what the protocol core queued (our close, a stream error)."""
-        if self._stream is not None and self._tsock is not None:
-            data = self._stream.data_to_send()
-            if data:
-                self._wbuf = self._wbuf + data if self._wbuf else data
-                self._write()
+        if self._stream is not None:
+            self._send_now(self._stream.data_to_send())
+
+    def _send_now(self, data: bytes) -> None:
+        """I/O thread: log ``data``, put it behind what waits to be written, and write."""
+        if not data or self._tsock is None:
+            return
+        if xml_log.isEnabledFor(logging.DEBUG):
+            _log_xml("SEND", self.jid, data)
+        self._wbuf = self._wbuf + data if self._wbuf else data
+        self._write()
 
     def _write(self) -> None:
         tsock = self._tsock
@@ -933,8 +933,7 @@ class Connection:
         ):
             self._ping_id = _new_id()
             ping = iq("get", Element(f"{{{PING_NS}}}ping"), id=self._ping_id)
-            self._wbuf += tostring(ping, default_namespace=CLIENT_NS)
-            self._write()
+            self._send_now(tostring(ping, default_namespace=CLIENT_NS))
             ping_id = self._ping_id
 
             def dead() -> None:
@@ -943,8 +942,7 @@ class Connection:
 
             self._timers.append(self._loop.call_later(self.ping_timeout, dead))
         elif self.keepalive and now - self._last_write >= self.keepalive and not self._wbuf:
-            self._wbuf = b" "
-            self._write()
+            self._send_now(b" ")
         self._schedule_liveness()
 
     def _start_close(self) -> None:
@@ -1064,11 +1062,10 @@ class _TLSSocket:
             pass
 
     def recv_blocking(self, deadline: float, domain: str) -> bytes:
-        while True:
-            data = self._blocking(self.recv, 65536, deadline=deadline, domain=domain)
-            if data == b"":
-                raise Disconnected(f"{domain} hung up during negotiation")
-            return data
+        data = self._blocking(self.recv, 65536, deadline=deadline, domain=domain)
+        if data == b"":
+            raise Disconnected(f"{domain} hung up during negotiation")
+        return data
 
     def sendall(self, data: bytes, deadline: float) -> None:
         view = memoryview(data)

@@ -42,7 +42,15 @@ from fastxmpp.sasl import (
     encode_payload,
     select_mechanism,
 )
-from fastxmpp.xml import Element, StreamClose, StreamOpen, StreamParser, StreamWriter, tostring
+from fastxmpp.xml import (
+    Element,
+    StreamClose,
+    StreamOpen,
+    StreamParser,
+    StreamWriter,
+    escape_text,
+    tostring,
+)
 
 __all__ = [
     "Authenticated",
@@ -260,9 +268,7 @@ class ClientStream:
             exc.events = out
             raise
         except XMPPError:  # a refusal (TLS, SASL, binding): end our side politely
-            if not self._sent_close:
-                self._out.append(self._writer.footer())
-                self._sent_close = True
+            self._send_footer()
             self._state = _CLOSED
             raise
         return out
@@ -294,8 +300,7 @@ class ClientStream:
         """Queue ``</stream:stream>``; the stream is closed when the server answers in kind."""
         if self._state == _CLOSED or self._sent_close:
             return
-        self._sent_close = True
-        self._out.append(self._writer.footer())
+        self._send_footer()
         self._state = _CLOSING
 
     # -- internals -----------------------------------------------------------------------
@@ -313,14 +318,19 @@ class ClientStream:
         self._state = _HEADER
         self._send_header()
 
+    def _send_footer(self) -> None:
+        """Queue our ``</stream:stream>`` unless it is already queued."""
+        if not self._sent_close:
+            self._out.append(self._writer.footer())
+            self._sent_close = True
+
     def _fail_locally(self, condition: str, text: str | None) -> None:
         """We found a fault: tell the server with a stream error and end our side."""
         if self._state != _CLOSED and not self._sent_close:
             self._out.append(
                 (f"<stream:error><{condition} xmlns='{STREAM_ERRORS_NS}'/></stream:error>").encode()
             )
-            self._out.append(self._writer.footer())
-            self._sent_close = True
+            self._send_footer()
         self._state = _CLOSED
 
     def _handle(self, item: Any, out: list[Any]) -> None:
@@ -328,16 +338,12 @@ class ClientStream:
             self._on_header(item)
         elif isinstance(item, StreamClose):
             by_peer = not self._sent_close
-            if by_peer:  # answer the peer's close with ours (RFC 6120 4.4)
-                self._out.append(self._writer.footer())
-                self._sent_close = True
+            self._send_footer()  # when the peer closed first, ours answers it (RFC 6120 4.4)
             self._state = _CLOSED
             out.append(StreamClosed(by_peer=by_peer))
         elif item.tag == STREAM_ERROR:
             self._state = _CLOSED
-            if not self._sent_close:
-                self._out.append(self._writer.footer())
-                self._sent_close = True
+            self._send_footer()
             raise _stream_error(item)
         elif self._state in (_READY, _CLOSING):
             out.append(item)
@@ -398,7 +404,7 @@ class ClientStream:
             self._fail_locally("unsupported-feature", None)
             raise XMPPError(f"{self.jid.domain} offers no resource binding after authentication")
         resource = self.jid.resource
-        payload = f"<resource>{_escape(resource)}</resource>" if resource else ""
+        payload = f"<resource>{escape_text(resource)}</resource>" if resource else ""
         self._send_iq(f"<bind xmlns='{BIND_NS}'>{payload}</bind>")
         self._state = _BIND
 
@@ -426,8 +432,8 @@ class ClientStream:
             allow_plain_without_tls=self.tls_mode == "disabled",
         )
         initial = encode_payload(self._mechanism.initial_response())
-        body = _escape(initial) if initial is not None else ""
-        name = _escape_attr(self._mechanism.name)
+        body = initial or ""  # base64: nothing to escape
+        name = self._mechanism.name  # one of fastxmpp.sasl.MECHANISMS: nothing to escape
         self._out.append(f"<auth xmlns='{SASL_NS}' mechanism='{name}'>{body}</auth>".encode())
         self._state = _SASL
 
@@ -504,11 +510,3 @@ class ClientStream:
         self._state = _READY
         assert self.bound_jid is not None and self.features is not None
         out.append(SessionReady(self.bound_jid, self.features))
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _escape_attr(text: str) -> str:
-    return _escape(text).replace("'", "&apos;").replace('"', "&quot;")
