@@ -231,10 +231,8 @@ class Inbox:
         assert self.body_chars == sum(map(len, bodies))
 
 
-def _run_roundtrip(benchmark, label, server, setup, target, rounds):
-    warmup = 1
-    meter = Rounds(N_ROUNDTRIP, warmup, server_pid=server.pid)
-    benchmark.extra_info.update(label=label, messages_per_round=N_ROUNDTRIP)
+def _run_rounds(benchmark, setup, target, rounds, meter: Rounds, unit: str) -> None:
+    """Time ``target(setup())`` for each round with ``meter``; record its medians per ``unit``."""
 
     def timed(state):
         started = meter.start()
@@ -242,9 +240,18 @@ def _run_roundtrip(benchmark, label, server, setup, target, rounds):
         meter.stop(started)
 
     benchmark.pedantic(
-        timed, setup=lambda: ((setup(),), {}), rounds=bench_rounds(rounds), warmup_rounds=warmup
+        timed,
+        setup=lambda: ((setup(),), {}),
+        rounds=bench_rounds(rounds),
+        warmup_rounds=meter.warmup,
     )
-    meter.record(benchmark, "message")
+    meter.record(benchmark, unit)
+
+
+def _run_roundtrip(benchmark, label, server, setup, target, rounds):
+    meter = Rounds(N_ROUNDTRIP, 1, server_pid=server.pid)
+    benchmark.extra_info.update(label=label, messages_per_round=N_ROUNDTRIP)
+    _run_rounds(benchmark, setup, target, rounds, meter, "message")
 
 
 @pytest.mark.benchmark(group="roundtrip")
@@ -393,19 +400,9 @@ def receive_corpus() -> ReceiveCorpus:
 
 
 def _run_receive(benchmark, label, setup, target, rounds) -> None:
-    warmup = 1
-    meter = Rounds(N_RECEIVE + 1, warmup)
+    meter = Rounds(N_RECEIVE + 1, 1)
     benchmark.extra_info.update(label=label, stanzas_per_round=N_RECEIVE + 1)
-
-    def timed(state):
-        started = meter.start()
-        target(state)
-        meter.stop(started)
-
-    benchmark.pedantic(
-        timed, setup=lambda: ((setup(),), {}), rounds=bench_rounds(rounds), warmup_rounds=warmup
-    )
-    meter.record(benchmark, "stanza")
+    _run_rounds(benchmark, setup, target, rounds, meter, "stanza")
 
 
 @pytest.mark.benchmark(group="receive")
