@@ -239,6 +239,7 @@ cdef struct CacheEntry:
     PyObject* uri
     PyObject* value
     Py_ssize_t llen
+    unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
 cdef CacheEntry NAME_CACHE[CACHE_SIZE]
@@ -247,18 +248,32 @@ cdef dict URI_INTERN = {}
 
 
 cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
-    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity."""
-    cdef size_t h = (<size_t><PyObject*>uri >> 4) * 31 + <size_t>llen
-    cdef Py_ssize_t i, k = llen if llen < 8 else 8
+    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity.
+
+    The first 8 bytes of the name, as one word, both hash and compare most names (those of
+    XMPP are mostly that short); only the rest of a longer name is compared byte by byte."""
+    cdef unsigned long long head = 0
+    cdef size_t h
+    cdef Py_ssize_t i
     cdef CacheEntry* e
     cdef object name
     cdef PyObject* interned
-    for i in range(k):  # the head and the last byte are enough to spread the names
-        h = (h ^ local[i]) * 16777619
-    if llen > 8:
+    if llen >= 8:
+        memcpy(&head, local, 8)
+    else:
+        for i in range(llen):
+            head |= (<unsigned long long>local[i]) << (8 * i)
+    h = <size_t>((head * 0x9E3779B97F4A7C15ULL) >> 29) ^ (<size_t><PyObject*>uri >> 4) ^ (<size_t>llen * 31)
+    if llen > 8:  # the head and the last byte are enough to spread the names
         h = (h ^ local[llen - 1]) * 16777619
     e = &NAME_CACHE[(h ^ (h >> 15)) & (CACHE_SIZE - 1)]
-    if e.value != NULL and e.uri == <PyObject*>uri and e.llen == llen and memcmp(e.local, local, llen) == 0:
+    if (
+        e.value != NULL
+        and e.head == head
+        and e.uri == <PyObject*>uri
+        and e.llen == llen
+        and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
+    ):
         return <object>e.value
     name = _decode(local, llen, _has_nonascii(local, llen))
     if uri is not None and len(<str>uri) > 0:
@@ -277,6 +292,7 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
         e.value = <PyObject*>name
         e.uri = <PyObject*>uri
         e.llen = llen
+        e.head = head
         memcpy(e.local, local, llen)
     return name
 

@@ -587,3 +587,29 @@ def test_implementations_agree_on_every_byte_in_long_runs(parser_pair, where):
             for chunks in ([data], [data[:cut], data[cut:]]):
                 ok, why = outcomes_agree((py, chunks), (c, chunks))
                 assert ok, (insert, offset, chunks, why)
+
+
+def test_implementations_agree_on_names_that_share_a_head(parser_pair):
+    """Names alike in their first 8 bytes (the compiled parser's name cache hashes and compares
+    those as one word), differing in length, in the last or a middle byte, or in namespace."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    names = [b"abcdefg", b"abcdefgh", b"abcdefgh1", b"abcdefgh2", b"abcdefgh12", b"abcdefgx12"]
+    names += [b"abcdefghx1", b"abcdefghy1"]  # same head, length and last byte
+    names += [
+        b"abcdefgh" + b"x" * 40 + b"1",
+        b"abcdefgh" + b"y" * 40 + b"1",
+        b"abcdefgh" + b"x" * 60,
+    ]
+    stanzas = []
+    for i, name in enumerate(names):
+        attrs = b" ".join(n + b"='" + str(j).encode() + b"'" for j, n in enumerate(names[: i + 1]))
+        stanzas.append(
+            b"<" + name + b" " + attrs + b"><" + name + b" xmlns='urn:x'/></" + name + b">"
+        )
+        stanzas.append(b"<p:" + name + b" xmlns:p='urn:y' p:" + name + b"='v' " + name + b"='w'/>")
+    data = HEADER + b"".join(stanzas) * 2 + b"</stream:stream>"
+    for chunks in ([data], [data[i : i + 7] for i in range(0, len(data), 7)]):
+        ok, why = outcomes_agree((py, chunks), (c, chunks))
+        assert ok, why
