@@ -35,6 +35,8 @@ cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
+    ctypedef unsigned char Py_UCS1
+    ctypedef unsigned short Py_UCS2
 
 cdef extern from "_nametab.h":
     ctypedef struct fx_range:
@@ -318,10 +320,95 @@ cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexce
     return False
 
 
+cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
+    """Decode UTF-8 that the scanner has already validated, straight into a str of the right
+    kind (CPython's general decoder widens as it goes, which costs more for short strings).
+
+    The widest byte tells the kind exactly, as the encoding has no overlong forms: below 0xC4,
+    every character is at most U+00FF; below 0xF0, at most U+FFFF (and a lead byte of 0xC4 or
+    more means one above U+00FF). Anything unexpected goes to CPython's decoder."""
+    cdef Py_ssize_t i, nchars = 0, o = 0
+    cdef unsigned char c, top = 0
+    cdef unsigned int maxchar
+    cdef object s
+    cdef Py_UCS1* d1
+    cdef Py_UCS2* d2
+    cdef Py_UCS4* d4
+    for i in range(length):
+        c = p[i]
+        nchars += (c & 0xC0) != 0x80
+        if c > top:
+            top = c
+    if top < 0x80:
+        maxchar = 0x7F
+    elif top < 0xC4:
+        maxchar = 0xFF
+    elif top < 0xF0:
+        maxchar = 0xFFFF
+    else:
+        maxchar = 0x10FFFF
+    s = PyUnicode_New(nchars, maxchar)
+    i = 0
+    if maxchar <= 0xFF:
+        d1 = <Py_UCS1*>PyUnicode_DATA(s)
+        while i < length:
+            c = p[i]
+            if c < 0x80:
+                d1[o] = c
+                i += 1
+            elif i + 1 < length and c < 0xC4:
+                d1[o] = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F)
+                i += 2
+            else:
+                return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+            o += 1
+    elif maxchar == 0xFFFF:
+        d2 = <Py_UCS2*>PyUnicode_DATA(s)
+        while i < length:
+            c = p[i]
+            if c < 0x80:
+                d2[o] = c
+                i += 1
+            elif c < 0xE0 and i + 1 < length:
+                d2[o] = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F)
+                i += 2
+            elif c < 0xF0 and i + 2 < length:
+                d2[o] = ((c & 0x0F) << 12) | ((p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F)
+                i += 3
+            else:
+                return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+            o += 1
+    else:
+        d4 = <Py_UCS4*>PyUnicode_DATA(s)
+        while i < length:
+            c = p[i]
+            if c < 0x80:
+                d4[o] = c
+                i += 1
+            elif c < 0xE0 and i + 1 < length:
+                d4[o] = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F)
+                i += 2
+            elif c < 0xF0 and i + 2 < length:
+                d4[o] = ((c & 0x0F) << 12) | ((p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F)
+                i += 3
+            elif i + 3 < length:
+                d4[o] = (
+                    ((c & 0x07) << 18) | ((p[i + 1] & 0x3F) << 12)
+                    | ((p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F)
+                )
+                i += 4
+            else:
+                return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+            o += 1
+    if o != nchars:
+        return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+    return s
+
+
 cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonascii):
     cdef object s
     if nonascii:
-        return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+        return _decode_valid(p, length)
     s = PyUnicode_New(length, 127)
     memcpy(PyUnicode_DATA(s), p, length)
     return s
@@ -1675,7 +1762,7 @@ cdef class StreamParserC:
                 out[o] = c
                 o += 1
                 i += 1
-        return PyUnicode_DecodeUTF8(<const char*>out, o, NULL)
+        return _decode_valid(out, o)
 
     cdef object _uri_value(self, Attr* a):
         """A namespace name, one str object per distinct value (the name cache keys on it)."""

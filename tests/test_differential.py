@@ -613,3 +613,51 @@ def test_implementations_agree_on_names_that_share_a_head(parser_pair):
     for chunks in ([data], [data[i : i + 7] for i in range(0, len(data), 7)]):
         ok, why = outcomes_agree((py, chunks), (c, chunks))
         assert ok, why
+
+
+# characters at the edges of each str kind (ASCII, Latin-1, UCS-2, UCS-4) and of each UTF-8 length
+_KIND_EDGES = (
+    "\x7f\x80\xe9\xff\u0100\u0416\u07ff\u0800\u4e2d\ud7ff\ue000\ufffd\U00010000\U0001f600\U0010ffff"
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 17])
+def test_non_ascii_strings_decode_as_python_does(parser_pair, size):
+    """Text, attribute values and names with every mix of the str kinds: the compiled parser
+    decodes validated UTF-8 itself, and must build exactly the str Python builds (same kind,
+    so that it compares and hashes equal), with references and CR LF in the mix too."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    r = random.Random(size)
+    for _ in range(60):
+        chars = [r.choice(_KIND_EDGES + "ab<&") for _ in range(size)]
+        value = "".join(chars)
+        escaped = value.replace("&", "&amp;").replace("<", "&lt;")
+        name = "n" + "".join(ch for ch in value if ch in "\xe9\xff\u0100\u0416\u4e2d")
+        raw = escaped.encode()
+        stanza = (
+            b"<"
+            + name.encode()
+            + b" v='"
+            + raw
+            + b"' w='"
+            + raw
+            + b"&#xE9;\r\n'>"
+            + raw
+            + b"<x/>"
+            + raw
+            + b"&#x1F600;\r\n"
+            + b"</"
+            + name.encode()
+            + b">"
+        )
+        data = HEADER + stanza + b"<presence/>"
+        ok, why = outcomes_agree((py, [data]), (c, [data]))
+        assert ok, (value, why)
+        element = c().feed(data)[1]
+        assert element.get("v") == value and hash(element.get("v")) == hash(value)
+        assert element.get("w") == value + "\xe9 "  # CR LF: one line end, one space
+        assert element.text == value and hash(element.text) == hash(value)
+        assert element[0].tail == value + "\U0001f600\n"
+        assert element.tag == "{jabber:client}" + name
