@@ -50,6 +50,7 @@ cdef extern from "_nametab.h":
 cdef extern from "_skip.h":
     Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
     Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
+    const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef str S_XMLNS_NS = "http://www.w3.org/2000/xmlns/"
@@ -708,7 +709,9 @@ cdef class StreamParserC:
                     if self.text_start < 0 and pos < n and s[pos] != 60:
                         self.text_start = pos
                     while True:
-                        pos = _skip(s, fx_skip_text(s, pos, n), n, C_TEXT)
+                        pos = fx_skip_text(s, pos, n)
+                        if not FX_HAVE_SKIP16 or n - pos < 16:  # else it stopped on a byte
+                            pos = _skip(s, pos, n, C_TEXT)
                         if pos >= n:
                             break
                         c = s[pos]
@@ -938,7 +941,9 @@ cdef class StreamParserC:
 
             elif state == ST_ATT_VALUE:
                 while True:
-                    pos = _skip(s, fx_skip_aval(s, pos, n), n, C_AVAL)
+                    pos = fx_skip_aval(s, pos, n)
+                    if not FX_HAVE_SKIP16 or n - pos < 16:  # else it stopped on a byte
+                        pos = _skip(s, pos, n, C_AVAL)
                     if pos >= n:
                         break
                     c = s[pos]
