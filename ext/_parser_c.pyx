@@ -1773,14 +1773,27 @@ cdef class StreamParserC:
         """A namespace name, one str object per distinct value (the name cache keys on it)."""
         cdef const unsigned char* p = self.buf + a.vs
         cdef Py_ssize_t length = a.ve - a.vs, i
-        cdef size_t h = 2166136261
+        cdef unsigned long long h = <unsigned long long>length, w
         cdef CacheEntry* e
         cdef object uri
         if a.flags or length > CACHE_LOCAL:
             return _intern_uri(self._attr_value(a))
-        for i in range(length):
-            h = (h ^ p[i]) * 16777619
-        e = &URI_CACHE[(h ^ (h >> 15)) & (URI_CACHE_SIZE - 1)]
+        # a word at a time (a multiply per byte would be a long chain of latencies), the last
+        # word overlapping the one before it; the index is taken from the well-mixed top bits
+        if length >= 8:
+            i = 0
+            while i < length - 8:
+                memcpy(&w, p + i, 8)
+                h = (h ^ w) * 0x9E3779B97F4A7C15ULL
+                i += 8
+            memcpy(&w, p + length - 8, 8)
+        else:
+            w = 0
+            for i in range(length):
+                w = (w << 8) | p[i]
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL
+        h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ULL
+        e = &URI_CACHE[(h >> 48) & (URI_CACHE_SIZE - 1)]
         if e.value != NULL and e.llen == length and memcmp(e.local, p, length) == 0:
             return <object>e.value
         uri = _intern_uri(_decode(p, length, False))

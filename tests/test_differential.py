@@ -661,3 +661,20 @@ def test_non_ascii_strings_decode_as_python_does(parser_pair, size):
         assert element.text == value and hash(element.text) == hash(value)
         assert element[0].tail == value + "\U0001f600\n"
         assert element.tag == "{jabber:client}" + name
+
+
+def test_many_namespace_names_of_one_shape(parser_pair):
+    """Hundreds of namespace names alike but for a few bytes (the compiled parser keeps them
+    in a small cache indexed by a hash of their words): every element gets its own."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    uris = [f"urn:xmpp:test:{i}" for i in range(300)] + [f"u{i}" for i in range(40)]
+    uris += [f"http://example.com/protocol/{i:04}/x" for i in range(300)]
+    body = b"".join(f"<a xmlns='{u}'><b/></a>".encode() for u in uris * 2)
+    data = HEADER + body + b"</stream:stream>"
+    ok, why = outcomes_agree((py, [data]), (c, [data]))
+    assert ok, why
+    items = c().feed(data)[1:-1]
+    assert [e.tag for e in items] == [f"{{{u}}}a" for u in uris * 2]
+    assert all(e[0].tag == f"{{{u}}}b" for e, u in zip(items, uris * 2, strict=True))
