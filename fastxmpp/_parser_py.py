@@ -112,7 +112,9 @@ class StreamParserPy:
 
     def reset(self) -> None:
         """Forget the current document: the next bytes start a new stream (after STARTTLS/SASL)."""
-        p = pyexpat.ParserCreate("utf-8", "}")
+        # intern=None: expat's names are not looked up in an intern dict (end-tag names are never
+        # used, and tags go through _clark_cache anyway)
+        p = pyexpat.ParserCreate("utf-8", "}", intern=None)
         if hasattr(p, "SetReparseDeferralEnabled"):  # expat >= 2.6 would hold stanzas back
             p.SetReparseDeferralEnabled(False)
         # Between stanzas expat must report character data at once (it is an error there);
