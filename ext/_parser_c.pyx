@@ -35,6 +35,8 @@ cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
+    ctypedef unsigned char Py_UCS1
+    ctypedef unsigned short Py_UCS2
 
 cdef extern from "_nametab.h":
     ctypedef struct fx_range:
@@ -48,6 +50,7 @@ cdef extern from "_nametab.h":
 cdef extern from "_skip.h":
     Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
     Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
+    const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef str S_XMLNS_NS = "http://www.w3.org/2000/xmlns/"
@@ -239,6 +242,7 @@ cdef struct CacheEntry:
     PyObject* uri
     PyObject* value
     Py_ssize_t llen
+    unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
 cdef CacheEntry NAME_CACHE[CACHE_SIZE]
@@ -247,18 +251,32 @@ cdef dict URI_INTERN = {}
 
 
 cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
-    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity."""
-    cdef size_t h = (<size_t><PyObject*>uri >> 4) * 31 + <size_t>llen
-    cdef Py_ssize_t i, k = llen if llen < 8 else 8
+    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity.
+
+    The first 8 bytes of the name, as one word, both hash and compare most names (those of
+    XMPP are mostly that short); only the rest of a longer name is compared byte by byte."""
+    cdef unsigned long long head = 0
+    cdef size_t h
+    cdef Py_ssize_t i
     cdef CacheEntry* e
     cdef object name
     cdef PyObject* interned
-    for i in range(k):  # the head and the last byte are enough to spread the names
-        h = (h ^ local[i]) * 16777619
-    if llen > 8:
+    if llen >= 8:
+        memcpy(&head, local, 8)
+    else:
+        for i in range(llen):
+            head |= (<unsigned long long>local[i]) << (8 * i)
+    h = <size_t>((head * 0x9E3779B97F4A7C15ULL) >> 29) ^ (<size_t><PyObject*>uri >> 4) ^ (<size_t>llen * 31)
+    if llen > 8:  # the head and the last byte are enough to spread the names
         h = (h ^ local[llen - 1]) * 16777619
     e = &NAME_CACHE[(h ^ (h >> 15)) & (CACHE_SIZE - 1)]
-    if e.value != NULL and e.uri == <PyObject*>uri and e.llen == llen and memcmp(e.local, local, llen) == 0:
+    if (
+        e.value != NULL
+        and e.head == head
+        and e.uri == <PyObject*>uri
+        and e.llen == llen
+        and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
+    ):
         return <object>e.value
     name = _decode(local, llen, _has_nonascii(local, llen))
     if uri is not None and len(<str>uri) > 0:
@@ -277,6 +295,7 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
         e.value = <PyObject*>name
         e.uri = <PyObject*>uri
         e.llen = llen
+        e.head = head
         memcpy(e.local, local, llen)
     return name
 
@@ -302,10 +321,95 @@ cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexce
     return False
 
 
+cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
+    """Decode UTF-8 that the scanner has already validated, straight into a str of the right
+    kind (CPython's general decoder widens as it goes, which costs more for short strings).
+
+    The widest byte tells the kind exactly, as the encoding has no overlong forms: below 0xC4,
+    every character is at most U+00FF; below 0xF0, at most U+FFFF (and a lead byte of 0xC4 or
+    more means one above U+00FF). Anything unexpected goes to CPython's decoder."""
+    cdef Py_ssize_t i, nchars = 0, o = 0
+    cdef unsigned char c, top = 0
+    cdef unsigned int maxchar
+    cdef object s
+    cdef Py_UCS1* d1
+    cdef Py_UCS2* d2
+    cdef Py_UCS4* d4
+    for i in range(length):
+        c = p[i]
+        nchars += (c & 0xC0) != 0x80
+        if c > top:
+            top = c
+    if top < 0x80:
+        maxchar = 0x7F
+    elif top < 0xC4:
+        maxchar = 0xFF
+    elif top < 0xF0:
+        maxchar = 0xFFFF
+    else:
+        maxchar = 0x10FFFF
+    s = PyUnicode_New(nchars, maxchar)
+    i = 0
+    if maxchar <= 0xFF:
+        d1 = <Py_UCS1*>PyUnicode_DATA(s)
+        while i < length:
+            c = p[i]
+            if c < 0x80:
+                d1[o] = c
+                i += 1
+            elif i + 1 < length and c < 0xC4:
+                d1[o] = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F)
+                i += 2
+            else:
+                return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+            o += 1
+    elif maxchar == 0xFFFF:
+        d2 = <Py_UCS2*>PyUnicode_DATA(s)
+        while i < length:
+            c = p[i]
+            if c < 0x80:
+                d2[o] = c
+                i += 1
+            elif c < 0xE0 and i + 1 < length:
+                d2[o] = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F)
+                i += 2
+            elif c < 0xF0 and i + 2 < length:
+                d2[o] = ((c & 0x0F) << 12) | ((p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F)
+                i += 3
+            else:
+                return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+            o += 1
+    else:
+        d4 = <Py_UCS4*>PyUnicode_DATA(s)
+        while i < length:
+            c = p[i]
+            if c < 0x80:
+                d4[o] = c
+                i += 1
+            elif c < 0xE0 and i + 1 < length:
+                d4[o] = ((c & 0x1F) << 6) | (p[i + 1] & 0x3F)
+                i += 2
+            elif c < 0xF0 and i + 2 < length:
+                d4[o] = ((c & 0x0F) << 12) | ((p[i + 1] & 0x3F) << 6) | (p[i + 2] & 0x3F)
+                i += 3
+            elif i + 3 < length:
+                d4[o] = (
+                    ((c & 0x07) << 18) | ((p[i + 1] & 0x3F) << 12)
+                    | ((p[i + 2] & 0x3F) << 6) | (p[i + 3] & 0x3F)
+                )
+                i += 4
+            else:
+                return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+            o += 1
+    if o != nchars:
+        return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+    return s
+
+
 cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonascii):
     cdef object s
     if nonascii:
-        return PyUnicode_DecodeUTF8(<const char*>p, length, NULL)
+        return _decode_valid(p, length)
     s = PyUnicode_New(length, 127)
     memcpy(PyUnicode_DATA(s), p, length)
     return s
@@ -605,7 +709,9 @@ cdef class StreamParserC:
                     if self.text_start < 0 and pos < n and s[pos] != 60:
                         self.text_start = pos
                     while True:
-                        pos = _skip(s, fx_skip_text(s, pos, n), n, C_TEXT)
+                        pos = fx_skip_text(s, pos, n)
+                        if not FX_HAVE_SKIP16 or n - pos < 16:  # else it stopped on a byte
+                            pos = _skip(s, pos, n, C_TEXT)
                         if pos >= n:
                             break
                         c = s[pos]
@@ -835,7 +941,9 @@ cdef class StreamParserC:
 
             elif state == ST_ATT_VALUE:
                 while True:
-                    pos = _skip(s, fx_skip_aval(s, pos, n), n, C_AVAL)
+                    pos = fx_skip_aval(s, pos, n)
+                    if not FX_HAVE_SKIP16 or n - pos < 16:  # else it stopped on a byte
+                        pos = _skip(s, pos, n, C_AVAL)
                     if pos >= n:
                         break
                     c = s[pos]
@@ -1659,20 +1767,33 @@ cdef class StreamParserC:
                 out[o] = c
                 o += 1
                 i += 1
-        return PyUnicode_DecodeUTF8(<const char*>out, o, NULL)
+        return _decode_valid(out, o)
 
     cdef object _uri_value(self, Attr* a):
         """A namespace name, one str object per distinct value (the name cache keys on it)."""
         cdef const unsigned char* p = self.buf + a.vs
         cdef Py_ssize_t length = a.ve - a.vs, i
-        cdef size_t h = 2166136261
+        cdef unsigned long long h = <unsigned long long>length, w
         cdef CacheEntry* e
         cdef object uri
         if a.flags or length > CACHE_LOCAL:
             return _intern_uri(self._attr_value(a))
-        for i in range(length):
-            h = (h ^ p[i]) * 16777619
-        e = &URI_CACHE[(h ^ (h >> 15)) & (URI_CACHE_SIZE - 1)]
+        # a word at a time (a multiply per byte would be a long chain of latencies), the last
+        # word overlapping the one before it; the index is taken from the well-mixed top bits
+        if length >= 8:
+            i = 0
+            while i < length - 8:
+                memcpy(&w, p + i, 8)
+                h = (h ^ w) * 0x9E3779B97F4A7C15ULL
+                i += 8
+            memcpy(&w, p + length - 8, 8)
+        else:
+            w = 0
+            for i in range(length):
+                w = (w << 8) | p[i]
+        h = (h ^ w) * 0x9E3779B97F4A7C15ULL
+        h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ULL
+        e = &URI_CACHE[(h >> 48) & (URI_CACHE_SIZE - 1)]
         if e.value != NULL and e.llen == length and memcmp(e.local, p, length) == 0:
             return <object>e.value
         uri = _intern_uri(_decode(p, length, False))

@@ -1,8 +1,9 @@
 /* Sixteen bytes at a time over the plain runs of character data and attribute values, for
  * ext/_parser_c.pyx. Each function returns the offset of the first byte from `pos` that is not
- * in its class, or the offset where fewer than 16 bytes remain; the caller finishes the run one
- * byte at a time with its class table (which is the definition: these only go faster).
- * Without SSE2 (not x86-64) they return `pos` and the table does all the work. */
+ * in its class, or the offset where fewer than 16 bytes remain; in that second case the caller
+ * finishes the run one byte at a time with its class table, which is the definition: these only
+ * go faster. Without SSE2 (not x86-64) they return `pos`, FX_HAVE_SKIP16 is 0, and the table
+ * does all the work. */
 #ifndef FX_SKIP_H
 #define FX_SKIP_H
 

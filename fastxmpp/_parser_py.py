@@ -84,9 +84,7 @@ class StreamParserPy:
         "_parser",
         "_items",
         "_error",
-        "_depth",
-        "_stack",
-        "_tail_of",
+        "_level",
         "_ns_decls",
         "_fed",
         "_head",
@@ -114,19 +112,19 @@ class StreamParserPy:
 
     def reset(self) -> None:
         """Forget the current document: the next bytes start a new stream (after STARTTLS/SASL)."""
-        p = pyexpat.ParserCreate("utf-8", "}")
+        # intern=None: expat's names are not looked up in an intern dict (end-tag names are never
+        # used, and tags go through _clark_cache anyway)
+        p = pyexpat.ParserCreate("utf-8", "}", intern=None)
         if hasattr(p, "SetReparseDeferralEnabled"):  # expat >= 2.6 would hold stanzas back
             p.SetReparseDeferralEnabled(False)
         # Between stanzas expat must report character data at once (it is an error there);
         # inside a stanza it may gather it into one string.
         p.buffer_text = False
-        p.StartElementHandler = self._start
-        p.EndElementHandler = self._end
-        p.CharacterDataHandler = self._chars
         # a C-level handler (no Python frame per call): declarations land in a dict, as one
         # element cannot declare a prefix twice
         self._ns_decls: dict[str | None, str] = {}
         p.StartNamespaceDeclHandler = self._ns_decls.__setitem__
+        p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = self._handlers()
         p.XmlDeclHandler = self._xml_decl
         p.CommentHandler = self._restricted_comment
         p.ProcessingInstructionHandler = self._restricted_pi
@@ -135,9 +133,7 @@ class StreamParserPy:
         self._parser = p
         self._items: list[Any] = []
         self._error: StreamError | None = None
-        self._depth = 0  # 1 inside the stream element, 2 inside a stanza
-        self._stack: list[Any] = []  # the open elements of the current stanza
-        self._tail_of: Any = None  # element whose tail gets the text (else the open one's text)
+        self._level = 0  # 1 inside the stream element, 2 inside a stanza
         self._fed = 0  # bytes handed to expat in this document (including the feed at hand)
         self._head = b""  # the first byte, held until the byte-order mark is known
         self._window = b""  # the last two bytes of the previous feed, then the current feed
@@ -182,7 +178,7 @@ class StreamParserPy:
         start = self._fed
         # the bytes the handlers may look back at: the whole document until the header is
         # complete (to measure it), then the end of the previous read and this one
-        opening = self._depth == 0 and not self._closed
+        opening = self._level == 0 and not self._closed
         self._window = (self._window if opening else self._window[-2:]) + data
         self._window_start = start - (len(self._window) - len(data))
         self._fed = start + len(data)
@@ -200,11 +196,11 @@ class StreamParserPy:
     def _check_size(self, data: bytes, start: int) -> None:
         """Apply max_stanza_size to what is still incomplete at the end of a feed."""
         limit = self.max_stanza_size
-        depth = self._depth
-        if depth >= 2:
+        level = self._level
+        if level == 2:
             if self._fed - self._stanza_start > limit:
                 self._fail("policy-violation", f"stanza larger than {limit} bytes")
-        elif depth == 1:
+        elif level == 1:
             last = self._last_stanza
             if last is not None:
                 # _last_lt is where expat ended that stanza: at the '<' of its end tag, or just
@@ -246,74 +242,96 @@ class StreamParserPy:
         raise _Fault("restricted-xml", "a DTD is not allowed in XMPP")
 
     def _cdata(self) -> None:
-        if self._depth == 1:
+        if self._level == 1:
             raise _Fault("bad-format", "character data between stanzas")
 
-    def _chars(self, data: str) -> None:
-        # inside a stanza expat hands over each run of text whole (buffer_text is on there)
-        if self._depth >= 2:
-            target = self._tail_of
-            if target is not None:
-                target.tail = data if target.tail is None else target.tail + data
-            else:
-                target = self._stack[-1]
-                target.text = data if target.text is None else target.text + data
-        elif self._depth == 1 and data.strip(" \t\r\n"):
-            raise _Fault("bad-format", "character data between stanzas")
+    def _handlers(self) -> tuple[Any, Any, Any]:
+        """The start, end and character-data handlers of a new document.
 
-    def _start(
-        self,
-        name: str,
-        attrs: dict[str, str],
-        _tags: Any = _clark_cache.get,
-        _plain: Any = _plain_names.issuperset,
-        _new: Any = _new_element,
-        _Element: Any = _Element,
-    ) -> None:
-        depth = self._depth + 1
-        self._depth = depth
+        Closures rather than methods: the state they change on every element (the depth, the
+        open elements of the stanza, where text goes) lives in their cells. ``self._level``
+        follows the depth at stream level only (0, 1, or 2 inside a stanza).
+        """
+        depth = 0
+        stack: list[Any] = []  # the open elements of the current stanza (empty between them)
+        tail_of: Any = None  # element whose tail gets the text (else the open one's text)
         decls = self._ns_decls
-        if decls:
-            if len(attrs) + len(decls) > self.max_attributes:
+        tags = _clark_cache.get
+        plain = _plain_names.issuperset
+        new = _new_element
+        Element = _Element
+        make_element = _make_element
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            nonlocal depth, tail_of
+            depth += 1
+            if decls:
+                if len(attrs) + len(decls) > self.max_attributes:
+                    raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
+                if depth == 1:
+                    self._open_stream(name, attrs)
+                    return
+                decls.clear()
+            elif len(attrs) > self.max_attributes:
                 raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-            if depth == 1:
+            elif depth == 1:
                 self._open_stream(name, attrs)
                 return
-            decls.clear()
-        elif len(attrs) > self.max_attributes:
-            raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-        elif depth == 1:
-            self._open_stream(name, attrs)
-            return
-        if depth > self.max_depth + 1:
-            raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
-        if attrs and not _plain(attrs):
-            attrs = _attr_names(attrs)
-        tag = _tags(name)  # never holds the stream's own name: see _clark()
-        if tag is None:
-            if name == _STREAM_EXPAT:
-                raise _Fault("bad-format", "a stream element inside the stream")
-            tag = _clark(name)
-        if _new is not None:
-            element = _new(_Element)
-            element.tag = tag
-            element.attrib = attrs
-            element.text = None
-            element.tail = None
-            element._children = []
-        else:
-            element = _make_element(tag, attrs)
-        self._tail_of = None
-        if depth == 2:
-            parser = self._parser
-            self._stanza_start = parser.CurrentByteIndex
-            self._pending_lt = -1
-            self._stack = [element]
-            parser.buffer_text = True  # gather each run of text into one string
-        else:
-            stack = self._stack
-            stack[-1]._children.append(element)
-            stack.append(element)
+            if depth > self.max_depth + 1:
+                raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
+            if attrs and not plain(attrs):
+                attrs = _attr_names(attrs)
+            tag = tags(name)  # never holds the stream's own name: see _clark()
+            if tag is None:
+                if name == _STREAM_EXPAT:
+                    raise _Fault("bad-format", "a stream element inside the stream")
+                tag = _clark(name)
+            if new is not None:
+                element = new(Element)
+                element.tag = tag
+                element.attrib = attrs
+                element.text = None
+                element.tail = None
+                element._children = []
+            else:
+                element = make_element(tag, attrs)
+            tail_of = None
+            if depth == 2:
+                self._stanza_start = self._parser.CurrentByteIndex
+                self._pending_lt = -1
+                self._level = 2
+                stack.append(element)
+                self._parser.buffer_text = True  # gather each run of text into one string
+            else:
+                stack[-1]._children.append(element)
+                stack.append(element)
+
+        def end(name: str) -> None:
+            nonlocal depth, tail_of
+            depth -= 1
+            if depth >= 2:
+                tail_of = stack.pop()
+            elif depth == 1:
+                tail_of = None
+                self._end_stanza(stack.pop())
+            else:
+                self._level = 0
+                self._closed = True
+                self._items.append(StreamClose())
+
+        def chars(data: str) -> None:
+            # inside a stanza expat hands over each run of text whole (buffer_text is on there)
+            if depth >= 2:
+                target = tail_of
+                if target is not None:
+                    target.tail = data if target.tail is None else target.tail + data
+                else:
+                    target = stack[-1]
+                    target.text = data if target.text is None else target.text + data
+            elif depth == 1 and data.strip(" \t\r\n"):
+                raise _Fault("bad-format", "character data between stanzas")
+
+        return start, end, chars
 
     def _open_stream(self, name: str, attrs: dict[str, str]) -> None:
         if name != _STREAM_EXPAT:
@@ -332,37 +350,26 @@ class StreamParserPy:
         self._ns_decls.clear()
         self._items.append(StreamOpen({_clark(k): v for k, v in attrs.items()}, namespaces))
         self._last_lt = self._parser.CurrentByteIndex
+        self._level = 1
 
-    def _end(self, name: str) -> None:
-        depth = self._depth
-        self._depth = depth - 1
-        if depth > 2:
-            self._tail_of = self._stack.pop()
-        elif depth == 2:
-            element = self._stack[0]
-            parser = self._parser
-            parser.buffer_text = False
-            # expat is at the '<' of the end tag, or just past an empty-element tag
+    def _end_stanza(self, element: Any) -> None:
+        self._level = 1
+        parser = self._parser
+        parser.buffer_text = False
+        # expat is at the '<' of the end tag, or just past an empty-element tag
+        end = parser.CurrentByteIndex
+        if self._fed - self._stanza_start > self.max_stanza_size:
+            # it may be too large: find where it ends
+            at = end - self._window_start
+            if (
+                element._children
+                or element.text is not None
+                or not self._window.endswith(b"/>", 0, at)
+            ):
+                end = self._window_start + self._window.index(b">", max(at, 0)) + 1
+            if end - self._stanza_start > self.max_stanza_size:
+                raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
             end = parser.CurrentByteIndex
-            if self._fed - self._stanza_start > self.max_stanza_size:
-                # it may be too large: find where it ends
-                at = end - self._window_start
-                if (
-                    element._children
-                    or element.text is not None
-                    or not self._window.endswith(b"/>", 0, at)
-                ):
-                    end = self._window_start + self._window.index(b">", max(at, 0)) + 1
-                if end - self._stanza_start > self.max_stanza_size:
-                    raise _Fault(
-                        "policy-violation", f"stanza larger than {self.max_stanza_size} bytes"
-                    )
-                end = parser.CurrentByteIndex
-            self._last_lt = end
-            self._last_stanza = element
-            self._stack = []
-            self._tail_of = None
-            self._items.append(element)
-        else:
-            self._closed = True
-            self._items.append(StreamClose())
+        self._last_lt = end
+        self._last_stanza = element
+        self._items.append(element)

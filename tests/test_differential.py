@@ -587,3 +587,94 @@ def test_implementations_agree_on_every_byte_in_long_runs(parser_pair, where):
             for chunks in ([data], [data[:cut], data[cut:]]):
                 ok, why = outcomes_agree((py, chunks), (c, chunks))
                 assert ok, (insert, offset, chunks, why)
+
+
+def test_implementations_agree_on_names_that_share_a_head(parser_pair):
+    """Names alike in their first 8 bytes (the compiled parser's name cache hashes and compares
+    those as one word), differing in length, in the last or a middle byte, or in namespace."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    names = [b"abcdefg", b"abcdefgh", b"abcdefgh1", b"abcdefgh2", b"abcdefgh12", b"abcdefgx12"]
+    names += [b"abcdefghx1", b"abcdefghy1"]  # same head, length and last byte
+    names += [
+        b"abcdefgh" + b"x" * 40 + b"1",
+        b"abcdefgh" + b"y" * 40 + b"1",
+        b"abcdefgh" + b"x" * 60,
+    ]
+    stanzas = []
+    for i, name in enumerate(names):
+        attrs = b" ".join(n + b"='" + str(j).encode() + b"'" for j, n in enumerate(names[: i + 1]))
+        stanzas.append(
+            b"<" + name + b" " + attrs + b"><" + name + b" xmlns='urn:x'/></" + name + b">"
+        )
+        stanzas.append(b"<p:" + name + b" xmlns:p='urn:y' p:" + name + b"='v' " + name + b"='w'/>")
+    data = HEADER + b"".join(stanzas) * 2 + b"</stream:stream>"
+    for chunks in ([data], [data[i : i + 7] for i in range(0, len(data), 7)]):
+        ok, why = outcomes_agree((py, chunks), (c, chunks))
+        assert ok, why
+
+
+# characters at the edges of each str kind (ASCII, Latin-1, UCS-2, UCS-4) and of each UTF-8 length
+_KIND_EDGES = (
+    "\x7f\x80\xe9\xff\u0100\u0416\u07ff\u0800\u4e2d\ud7ff\ue000\ufffd\U00010000\U0001f600\U0010ffff"
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 17])
+def test_non_ascii_strings_decode_as_python_does(parser_pair, size):
+    """Text, attribute values and names with every mix of the str kinds: the compiled parser
+    decodes validated UTF-8 itself, and must build exactly the str Python builds (same kind,
+    so that it compares and hashes equal), with references and CR LF in the mix too."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    r = random.Random(size)
+    for _ in range(60):
+        chars = [r.choice(_KIND_EDGES + "ab<&") for _ in range(size)]
+        value = "".join(chars)
+        escaped = value.replace("&", "&amp;").replace("<", "&lt;")
+        name = "n" + "".join(ch for ch in value if ch in "\xe9\xff\u0100\u0416\u4e2d")
+        raw = escaped.encode()
+        stanza = (
+            b"<"
+            + name.encode()
+            + b" v='"
+            + raw
+            + b"' w='"
+            + raw
+            + b"&#xE9;\r\n'>"
+            + raw
+            + b"<x/>"
+            + raw
+            + b"&#x1F600;\r\n"
+            + b"</"
+            + name.encode()
+            + b">"
+        )
+        data = HEADER + stanza + b"<presence/>"
+        ok, why = outcomes_agree((py, [data]), (c, [data]))
+        assert ok, (value, why)
+        element = c().feed(data)[1]
+        assert element.get("v") == value and hash(element.get("v")) == hash(value)
+        assert element.get("w") == value + "\xe9 "  # CR LF: one line end, one space
+        assert element.text == value and hash(element.text) == hash(value)
+        assert element[0].tail == value + "\U0001f600\n"
+        assert element.tag == "{jabber:client}" + name
+
+
+def test_many_namespace_names_of_one_shape(parser_pair):
+    """Hundreds of namespace names alike but for a few bytes (the compiled parser keeps them
+    in a small cache indexed by a hash of their words): every element gets its own."""
+    from helpers import HEADER
+
+    py, c = parser_pair
+    uris = [f"urn:xmpp:test:{i}" for i in range(300)] + [f"u{i}" for i in range(40)]
+    uris += [f"http://example.com/protocol/{i:04}/x" for i in range(300)]
+    body = b"".join(f"<a xmlns='{u}'><b/></a>".encode() for u in uris * 2)
+    data = HEADER + body + b"</stream:stream>"
+    ok, why = outcomes_agree((py, [data]), (c, [data]))
+    assert ok, why
+    items = c().feed(data)[1:-1]
+    assert [e.tag for e in items] == [f"{{{u}}}a" for u in uris * 2]
+    assert all(e[0].tag == f"{{{u}}}b" for e, u in zip(items, uris * 2, strict=True))
