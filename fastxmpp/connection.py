@@ -95,14 +95,8 @@ class _Future(Future):
         super().add_done_callback(lambda f: runner.submit(fn, f))
 
 
-class _Handler:
-    """A registered callback with the keys it was registered under (for ``off``)."""
-
-    __slots__ = ("fn", "key")
-
-    def __init__(self, fn: Callable[..., Any], key: tuple[str, str | None, str | None]) -> None:
-        self.fn = fn
-        self.key = key
+#: What on() registers: (kind or event, type, namespace) -> callbacks in registration order.
+_Key = tuple[str, str | None, str | None]
 
 
 _DEFAULT_TYPE = {"message": "normal", "presence": "available", "iq": None}
@@ -135,14 +129,14 @@ class _Route:
         return found
 
 
-def _build_routes(handlers: dict[tuple[str, str | None, str | None], list[_Handler]]) -> dict:
+def _build_routes(handlers: dict[_Key, list[Callable[..., Any]]]) -> dict:
     routes: dict[str, _Route] = {}
     for (kind, type_, ns), registered in handlers.items():
         tag = _TAGS.get(kind)
         if tag is None:  # an event, not a stanza kind
             continue
         route = routes.setdefault(tag, _Route(kind))
-        fns = [h.fn for h in registered]
+        fns = list(registered)
         if type_ is None and ns is None:
             route.plain += fns
         elif ns is None:
@@ -243,7 +237,7 @@ class Connection:
             name=f"fastxmpp-callbacks {account}", high_water=max_backlog
         )
         self._runner.add_drain_listener(self._on_drained)
-        self._handlers: dict[tuple[str, str | None, str | None], list[_Handler]] = {}
+        self._handlers: dict[_Key, list[Callable[..., Any]]] = {}
         self._routes: dict[str, _Route] = {}  # stanza tag -> its handlers, rebuilt by on()/off()
         self._iq_pending: dict[str, tuple[Future, frozenset[Any]]] = {}
         self._message_queues: list[queue.Queue[Any]] = []
@@ -389,15 +383,14 @@ class Connection:
                 " namespace (results come back from request())"
             )
         key = (name, type, namespace)
-        handler = _Handler(callback, key)
-        self._handlers = {**self._handlers, key: [*self._handlers.get(key, ()), handler]}
+        self._handlers = {**self._handlers, key: [*self._handlers.get(key, ()), callback]}
         self._routes = _build_routes(self._handlers)
         return callback
 
     def off(self, name: str, callback: Callable[..., Any], **keys: str | None) -> None:
         """Remove a callback registered with :meth:`on` (same name, type and namespace)."""
         key = (name, keys.get("type"), keys.get("namespace"))
-        handlers = [h for h in self._handlers.get(key, ()) if h.fn is not callback]
+        handlers = [fn for fn in self._handlers.get(key, ()) if fn is not callback]
         if len(handlers) == len(self._handlers.get(key, ())):
             raise ValueError(f"{callback!r} is not registered for {key}")
         new = dict(self._handlers)
@@ -779,7 +772,7 @@ class Connection:
         namespace = payload.tag[1:].partition("}")[0] if payload.tag[0] == "{" else ""
         found = handlers.get(("iq", kind_type, namespace)) or handlers.get(("iq", None, namespace))
         if found:
-            self._runner.submit(self._answer_iq, found[0].fn, stanza)
+            self._runner.submit(self._answer_iq, found[0], stanza)
         elif namespace == PING_NS and kind_type == "get":
             self._reply(stanza, None)
         else:
@@ -843,7 +836,7 @@ class Connection:
 
     def _emit(self, event: str, arg: Any) -> None:
         for handler in self._handlers.get((event, None, None), ()):
-            self._runner.submit(handler.fn, arg)
+            self._runner.submit(handler, arg)
 
     def _flush(self) -> None:
         with self._out_lock:
