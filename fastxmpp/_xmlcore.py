@@ -167,8 +167,8 @@ class Element:
 
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
         """
-        if "/" not in path and "*" not in path and path != ".":  # a plain tag: no path parsing
-            for child in self._children:
+        if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
+            for child in self._children:  # a plain tag: no path parsing
                 tag = child.tag
                 if tag is path or tag == path:
                     return child
@@ -179,13 +179,13 @@ class Element:
 
     def findall(self, path: str) -> list[Element]:
         """All elements matching ``path``, in document order."""
-        if "/" not in path and "*" not in path and path != ".":
+        if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
             return [child for child in self._children if child.tag == path]
         return list(_select(self, path))
 
     def findtext(self, path: str, default: str | None = None) -> str | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
-        if "/" not in path and "*" not in path and path != ".":  # as in find(), without the call
+        if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":  # as find()
             for child in self._children:
                 tag = child.tag
                 if tag is path or tag == path:
@@ -294,11 +294,33 @@ def _tag_matcher(step: str) -> Callable[[Element], bool]:
     return lambda e: e.tag == step
 
 
+def _plain_tag(path: str) -> bool:
+    """True for ``{ns}tag`` whose only slashes are inside the namespace (``{http://...}x``)."""
+    return path[:1] == "{" and "/" not in path[path.find("}") + 1 :] and "}" in path
+
+
+def _split_path(path: str) -> list[str]:
+    """Split an ElementPath at the slashes outside ``{namespace}`` parts."""
+    steps: list[str] = []
+    start = 0
+    in_ns = False
+    for i, ch in enumerate(path):
+        if ch == "{":
+            in_ns = True
+        elif ch == "}":
+            in_ns = False
+        elif ch == "/" and not in_ns:
+            steps.append(path[start:i])
+            start = i + 1
+    steps.append(path[start:])
+    return steps
+
+
 def _select(element: Element, path: str) -> Iterator[Element]:
     """Evaluate the supported ElementPath subset, yielding matches in document order."""
     if path.startswith("/"):
         raise SyntaxError("cannot use absolute path on element")
-    steps = path.split("/")
+    steps = _split_path(path)
     current = [element]
     i = 0
     while i < len(steps):

@@ -276,6 +276,50 @@ def test_find_and_findtext_on_parsed_stanzas(parser_pair, path):
         assert stanzas[1].find(path) is None and stanzas[1].findtext(path, "d") == "d"
 
 
+DISCO = "http://jabber.org/protocol/disco#info"
+URL_PATHS = [
+    f"{{{DISCO}}}query",
+    f"{{{DISCO}}}query/{{{DISCO}}}identity",
+    f"{{{DISCO}}}query/{{{DISCO}}}feature",
+    f".//{{{DISCO}}}feature",
+    f"./{{{DISCO}}}query",
+    f"{{{DISCO}}}query/*",
+    "{http://a/b/}x/{http://c//d}y",
+    "{http://a/b/}x",
+    f"{{{DISCO}}}nothing",
+    "{http://a/b/}x/{http://c//d}nothing",
+]
+
+
+@pytest.mark.parametrize("path", URL_PATHS)
+def test_find_with_slashes_inside_namespaces(xmlcore, path):
+    """Namespaces are URLs: the slashes inside ``{...}`` are not path separators."""
+
+    def tree(element_class):
+        root = element_class("{jabber:client}iq")
+        query = element_class(f"{{{DISCO}}}query")
+        root.append(query)
+        for tag in ("identity", "feature", "feature"):
+            child = element_class(f"{{{DISCO}}}{tag}")
+            child.text = tag
+            query.append(child)
+        x = element_class("{http://a/b/}x")
+        y = element_class("{http://c//d}y")
+        y.text = "deep"
+        x.append(y)
+        root.append(x)
+        return root
+
+    ours, ref = tree(xmlcore.Element), tree(ET.Element)
+    assert [dump(e) for e in ours.findall(path)] == [dump(e) for e in ref.findall(path)]
+    found, expected = ours.find(path), ref.find(path)
+    assert (found is None) == (expected is None)
+    if found is not None:
+        assert dump(found) == dump(expected)
+    assert ours.findtext(path) == ref.findtext(path)
+    assert ours.findtext(path, "d") == ref.findtext(path, "d")
+
+
 def test_find_plain_tags_on_a_built_tree(xmlcore):
     """The direct loop compares tags by value: equal tags that are other str objects match."""
     Element = xmlcore.Element
