@@ -3,13 +3,20 @@
 This module is the pure-Python implementation. The build compiles this very file with Cython
 (augmented by ``_xmlcore_c.pxd``) into ``fastxmpp._xmlcore_c``, so both implementations share one
 source and cannot drift apart; ``fastxmpp.xml`` picks the compiled one when it is available.
-Keep it plain Python: no ``cython`` imports, nothing that behaves differently when compiled.
+Keep it plain Python: nothing that behaves differently when compiled. The only ``cython`` use is
+class decorators that tune the compiled type and do nothing in pure Python (Cython does not take
+class decorators from the ``.pxd``); without Cython installed, ``_cython_shim`` stands in.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Union, overload
+
+try:
+    import cython
+except ImportError:  # Cython is not installed: the pure package needs only the no-op decorators
+    from fastxmpp import _cython_shim as cython  # type: ignore[no-redef]
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XMLNS_NS = "http://www.w3.org/2000/xmlns/"
@@ -48,6 +55,8 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+@cython.freelist(256)  # parsers make and drop many elements: reuse their memory
+@cython.cclass
 class Element:
     """An XML element, ElementTree-compatible where it matters.
 
