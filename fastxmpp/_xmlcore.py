@@ -197,6 +197,7 @@ class Element:
             children = self._children
             if children is None:
                 return None
+            child: Element  # compiled: a C-level type, so child.tag is a field read
             for child in children:
                 tag = child.tag
                 if tag is path or tag == path:
@@ -221,6 +222,7 @@ class Element:
             children = self._children
             if children is None:
                 return default
+            child: Element
             for child in children:
                 tag = child.tag
                 if tag is path or tag == path:
