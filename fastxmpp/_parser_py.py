@@ -304,10 +304,11 @@ class StreamParserPy:
                 self._parser.buffer_text = True  # gather each run of text into one string
             else:
                 parent = stack[-1]
-                if parent._children is None:
+                children = parent._children
+                if children is None:
                     parent._children = [element]
                 else:
-                    parent._children.append(element)
+                    children.append(element)
                 stack.append(element)
 
         def end(name: str) -> None:
