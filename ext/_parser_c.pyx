@@ -1672,7 +1672,7 @@ cdef class StreamParserC:
             self.text_flags = 0
         top = <Element>self.els[self.depth]
         children = top._children
-        if PyList_GET_SIZE(children):
+        if children is not None and PyList_GET_SIZE(children):
             last = <Element>PyList_GET_ITEM(children, PyList_GET_SIZE(children) - 1)
             last.tail = text if last.tail is None else last.tail + text
         else:
@@ -1908,13 +1908,15 @@ cdef class StreamParserC:
             else:
                 name = _clark(None, s + a.ns, a.ne - a.ns)
             attrib[name] = self._attr_value(a)
-        el.attrib = attrib
-        el._children = []
+        el.attrib = attrib  # the other fields are None, as a new element's are
         if depth == 2:
             self.stanza = el
         else:
             parent = <Element>self.els[self.depth]
-            parent._children.append(el)
+            if parent._children is None:
+                parent._children = [el]
+            else:
+                parent._children.append(el)
         self.els[depth] = <PyObject*>el
         self.open[depth].qs = self.name_s
         self.open[depth].qe = self.name_e

@@ -234,11 +234,12 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     _put(b, ">", 1)
     if el.text:
         _put_str(b, el.text, False, None)
-    for obj in children:
-        child = <Element?>obj
-        _element(b, child, ns, prefixes, depth + 1)
-        if child.tail:
-            _put_str(b, child.tail, False, None)
+    if children is not None:
+        for obj in children:
+            child = <Element?>obj
+            _element(b, child, ns, prefixes, depth + 1)
+            if child.tail:
+                _put_str(b, child.tail, False, None)
     _put(b, "</", 2)
     _put(b, local, len(local))
     _put(b, ">", 1)

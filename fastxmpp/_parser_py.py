@@ -292,7 +292,7 @@ class StreamParserPy:
                 element.attrib = attrs
                 element.text = None
                 element.tail = None
-                element._children = []
+                element._children = None
             else:
                 element = make_element(tag, attrs)
             tail_of = None
@@ -303,7 +303,12 @@ class StreamParserPy:
                 stack.append(element)
                 self._parser.buffer_text = True  # gather each run of text into one string
             else:
-                stack[-1]._children.append(element)
+                parent = stack[-1]
+                children = parent._children
+                if children is None:
+                    parent._children = [element]
+                else:
+                    children.append(element)
                 stack.append(element)
 
         def end(name: str) -> None:

@@ -3,13 +3,20 @@
 This module is the pure-Python implementation. The build compiles this very file with Cython
 (augmented by ``_xmlcore_c.pxd``) into ``fastxmpp._xmlcore_c``, so both implementations share one
 source and cannot drift apart; ``fastxmpp.xml`` picks the compiled one when it is available.
-Keep it plain Python: no ``cython`` imports, nothing that behaves differently when compiled.
+Keep it plain Python: nothing that behaves differently when compiled. The only ``cython`` use is
+class decorators that tune the compiled type and do nothing in pure Python (Cython does not take
+class decorators from the ``.pxd``); without Cython installed, ``_cython_shim`` stands in.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Union, overload
+
+try:
+    import cython
+except ImportError:  # Cython is not installed: the pure package needs only the no-op decorators
+    from fastxmpp import _cython_shim as cython  # type: ignore[no-redef]
 
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XMLNS_NS = "http://www.w3.org/2000/xmlns/"
@@ -48,6 +55,8 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+@cython.freelist(256)  # parsers make and drop many elements: reuse their memory
+@cython.cclass
 class Element:
     """An XML element, ElementTree-compatible where it matters.
 
@@ -63,7 +72,9 @@ class Element:
     attrib: dict[str, str]
     text: str | None
     tail: str | None
-    _children: list[Element]
+    # None until the first child: most elements of a stanza have none, and a list is one more
+    # object to allocate, track for the cyclic GC and free
+    _children: list[Element] | None
 
     def __init__(self, tag: str, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
         if not isinstance(tag, str):
@@ -77,7 +88,7 @@ class Element:
             self.attrib = {**attrib, **extra}
         self.text = None
         self.tail = None
-        self._children = []
+        self._children = None
 
     # -- attributes -------------------------------------------------------------------------
 
@@ -100,20 +111,23 @@ class Element:
     # -- children -----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return len(self._children)
+        children = self._children
+        return 0 if children is None else len(children)
 
     def __bool__(self) -> bool:
         return True
 
     def __iter__(self) -> Iterator[Element]:
-        return iter(self._children)
+        children = self._children
+        return iter(() if children is None else children)
 
     @overload
     def __getitem__(self, index: int) -> Element: ...
     @overload
     def __getitem__(self, index: slice) -> list[Element]: ...
     def __getitem__(self, index: Union[int, slice]) -> Union[Element, list[Element]]:
-        return self._children[index]
+        children = self._children
+        return ([] if children is None else children)[index]
 
     def __setitem__(self, index: Any, value: Any) -> None:
         if isinstance(index, slice):
@@ -122,41 +136,53 @@ class Element:
                 _check_element(v)
         else:
             _check_element(value)
+        if self._children is None:
+            self._children = []
         self._children[index] = value
 
     def __delitem__(self, index: Union[int, slice]) -> None:
-        del self._children[index]
+        children = self._children
+        del ([] if children is None else children)[index]
 
     def append(self, element: Element) -> None:
         """Add ``element`` as the last child."""
         _check_element(element)
-        self._children.append(element)
+        if self._children is None:
+            self._children = [element]
+        else:
+            self._children.append(element)
 
     def extend(self, elements: Iterable[Element]) -> None:
         """Add each of ``elements`` as a child, in order."""
         elements = list(elements)
         for e in elements:
             _check_element(e)
-        self._children.extend(elements)
+        if self._children is None:
+            self._children = elements
+        else:
+            self._children.extend(elements)
 
     def insert(self, index: int, element: Element) -> None:
         """Insert ``element`` as a child at position ``index``."""
         _check_element(element)
+        if self._children is None:
+            self._children = []
         self._children.insert(index, element)
 
     def remove(self, element: Element) -> None:
         """Remove the child ``element`` (compared by identity); ValueError when absent."""
         children = self._children
-        for i in range(len(children)):
-            if children[i] is element:
-                del children[i]
-                return
+        if children is not None:
+            for i in range(len(children)):
+                if children[i] is element:
+                    del children[i]
+                    return
         raise ValueError("Element.remove(x): x not a child of this element")
 
     def clear(self) -> None:
         """Remove children, attributes, text and tail."""
         self.attrib.clear()
-        self._children = []
+        self._children = None
         self.text = None
         self.tail = None
 
@@ -167,8 +193,14 @@ class Element:
 
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
         """
-        if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
-            for child in self._children:  # a plain tag: no path parsing
+        if (
+            ("/" not in path or _plain_tag(path)) and "*" not in path and path != "."
+        ):  # a plain tag: no path parsing
+            children = self._children
+            if children is None:
+                return None
+            child: Element  # compiled: a C-level type, so child.tag is a field read
+            for child in children:
                 tag = child.tag
                 if tag is path or tag == path:
                     return child
@@ -180,13 +212,22 @@ class Element:
     def findall(self, path: str) -> list[Element]:
         """All elements matching ``path``, in document order."""
         if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
-            return [child for child in self._children if child.tag == path]
+            children = self._children
+            if children is None:
+                return []
+            return [child for child in children if child.tag == path]
         return list(_select(self, path))
 
     def findtext(self, path: str, default: str | None = None) -> str | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
-        if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":  # as find()
-            for child in self._children:
+        if (
+            ("/" not in path or _plain_tag(path)) and "*" not in path and path != "."
+        ):  # as in find(), without the call
+            children = self._children
+            if children is None:
+                return default
+            child: Element
+            for child in children:
                 tag = child.tag
                 if tag is path or tag == path:
                     text = child.text
@@ -206,7 +247,8 @@ class Element:
             element = stack.pop()
             if any_tag or element.tag == tag:
                 yield element
-            stack.extend(reversed(element._children))
+            if element._children:
+                stack.extend(reversed(element._children))
 
     def itertext(self) -> Iterator[str]:
         """All character data inside this element, in document order."""
@@ -224,7 +266,7 @@ class Element:
         new = Element(self.tag, self.attrib)
         new.text = self.text
         new.tail = self.tail
-        new._children = list(self._children)
+        new._children = None if self._children is None else list(self._children)
         return new
 
     def __copy__(self) -> Element:
@@ -234,11 +276,13 @@ class Element:
         new = Element(self.tag, self.attrib)
         new.text = self.text
         new.tail = self.tail
-        new._children = [c.__deepcopy__(memo) for c in self._children]
+        if self._children is not None:
+            new._children = [c.__deepcopy__(memo) for c in self._children]
         return new
 
     def __reduce__(self) -> Any:
-        return (_rebuild, (self.tag, self.attrib, self.text, self.tail, self._children))
+        children = [] if self._children is None else self._children
+        return (_rebuild, (self.tag, self.attrib, self.text, self.tail, children))
 
     def __repr__(self) -> str:
         return f"<Element {self.tag!r} at {id(self):#x}>"
@@ -251,7 +295,7 @@ def _make_element(tag: str, attrib: dict) -> Element:
     element.attrib = attrib
     element.text = None
     element.tail = None
-    element._children = []
+    element._children = None
     return element
 
 
@@ -259,7 +303,7 @@ def _rebuild(tag: str, attrib: dict, text: Any, tail: Any, children: list) -> El
     element = Element(tag, attrib)
     element.text = text
     element.tail = tail
-    element._children = children
+    element._children = children or None
     return element
 
 
@@ -275,7 +319,7 @@ def _walk(root: Element) -> Iterator[tuple[bool, Element]]:
     while stack:
         element, index = stack[-1]
         children = element._children
-        if index < len(children):
+        if children is not None and index < len(children):
             stack[-1] = (element, index + 1)
             child = children[index]
             yield True, child
@@ -343,7 +387,7 @@ def _select(element: Element, path: str) -> Iterator[Element]:
             if "[" in step or step == "..":
                 raise SyntaxError(f"unsupported path step {step!r} in {path!r}")
             match = _tag_matcher(step)
-            current = [c for e in current for c in e._children if match(c)]
+            current = [c for e in current if e._children for c in e._children if match(c)]
         i += 1
     # a descendant step can reach one element twice through two ancestors
     seen: set[int] = set()
@@ -368,10 +412,11 @@ def E(tag: str, *children: Any, **attrs: str | None) -> Element:
         raise TypeError(f"tag must be a str, not {type(tag).__name__}")
     attrib: dict = {}
     element: Element = _make_element(tag, attrib)
+    kids: list = []
     last: Element | None = None
     for child in children:
         if isinstance(child, Element):
-            element._children.append(child)
+            kids.append(child)
             last = child
         elif isinstance(child, str):
             if last is None:
@@ -391,6 +436,8 @@ def E(tag: str, *children: Any, **attrs: str | None) -> Element:
             if key[-1] == "_":
                 key = key[:-1]
             attrib[key] = value
+    if kids:
+        element._children = kids
     return element
 
 
@@ -441,13 +488,15 @@ def message(
     payloads with ``append()``. ``type=None`` leaves the type out (RFC 6121's "normal").
     """
     element: Element = _make_element(MESSAGE, _stanza_attrib(to, from_, type, id, lang))
-    children: list = element._children
+    children: list = []
     if subject is not None:
         children.append(_text_element(SUBJECT, subject))
     if body is not None:
         children.append(_text_element(BODY, body))
     if thread is not None:
         children.append(_text_element(THREAD, thread))
+    if children:
+        element._children = children
     return element
 
 
@@ -464,7 +513,7 @@ def presence(
 ) -> Element:
     """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
     element: Element = _make_element(PRESENCE, _stanza_attrib(to, from_, type, id, lang))
-    children: list = element._children
+    children: list = []
     if show is not None:
         children.append(_text_element(SHOW, show))
     if status is not None:
@@ -475,6 +524,8 @@ def presence(
         if not -128 <= priority <= 127:
             raise ValueError(f"priority must be an int from -128 to 127, not {priority}")
         children.append(_text_element(PRIORITY, str(priority)))
+    if children:
+        element._children = children
     return element
 
 
@@ -494,7 +545,7 @@ def iq(
     element: Element = _make_element(IQ, _stanza_attrib(to, from_, type, id, None))
     if payload is not None:
         _check_element(payload)
-        element._children.append(payload)
+        element._children = [payload]
     return element
 
 

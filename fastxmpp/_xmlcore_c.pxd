@@ -1,9 +1,8 @@
 # Augments fastxmpp/_xmlcore.py when the build compiles it as fastxmpp._xmlcore_c: Element becomes
 # an extension type with C-level fields, which the compiled stream parser fills in directly.
-cimport cython
+# (class decorators such as the freelist are in _xmlcore.py: Cython ignores them here)
 
 
-@cython.freelist(256)
 cdef class Element:
     cdef public object tag
     cdef public dict attrib
