@@ -158,12 +158,16 @@ class IOLoop:
         self._close()
 
     def _drain_wake(self) -> None:
-        self._woken = False
+        # Read first, then clear the flag: clearing first let a call_soon() in between send a
+        # byte that this read swallowed, leaving the flag set with nothing to wake the next
+        # select(), so every later task waited forever. Tasks queued before the flag is
+        # cleared run in this same turn (the task queue is read after this).
         try:
             while self._wake_r.recv(4096):
                 pass
         except (BlockingIOError, OSError):
             pass
+        self._woken = False
 
     def _close(self) -> None:
         with self._lock:
