@@ -22,8 +22,8 @@ EXTENSIONS = False
 if not NO_EXTENSIONS:
     try:
         from fastxmpp import _xmlcore_c  # type: ignore[attr-defined]
-        from fastxmpp._parser_c import StreamParserC as _StreamParserC
-        from fastxmpp._writer_c import tostring as _tostring_c
+        from fastxmpp._parser_c import StreamParserC as _StreamParserC  # type: ignore[import-not-found]
+        from fastxmpp._writer_c import tostring as _tostring_c  # type: ignore[import-not-found]
     except ImportError:  # not built (no compiler at install time): the pure package works alike
         pass
     else:

@@ -14,7 +14,7 @@ import re
 from typing import Any, Callable, Iterable, Iterator, Mapping, Union, overload
 
 try:
-    import cython
+    import cython  # type: ignore[import-untyped]
 except ImportError:  # Cython is not installed: the pure package needs only the no-op decorators
     from fastxmpp import _cython_shim as cython  # type: ignore[no-redef]
 
