@@ -21,10 +21,10 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from OpenSSL import SSL
 
@@ -40,6 +40,8 @@ from fastxmpp.errors import (
     XMPPError,
 )
 from fastxmpp.jid import JID
+from fastxmpp.message import Message, build_message
+from fastxmpp.presence import build_presence
 from fastxmpp.sasl import Credentials
 from fastxmpp.stream import (
     Authenticated,
@@ -50,7 +52,10 @@ from fastxmpp.stream import (
     TLSMode,
     parse_stanza_error,
 )
-from fastxmpp.xml import Element, iq, message, presence, tostring
+from fastxmpp.xep import Extension
+from fastxmpp.xep.disco import Disco
+from fastxmpp.xep.version import Version
+from fastxmpp.xml import Element, iq, message, tostring
 
 __all__ = ["Connection", "connect", "TLSPolicy"]
 
@@ -65,6 +70,8 @@ PRESENCE = f"{{{CLIENT_NS}}}presence"
 IQ = f"{{{CLIENT_NS}}}iq"
 _TAGS = {"message": MESSAGE, "presence": PRESENCE, "iq": IQ}
 EVENTS = frozenset({"connected", "authenticated", "session_ready", "disconnected", "stream_error"})
+#: The disco#info features Connection implements itself (it answers pings on the I/O thread).
+_OWN_FEATURES = frozenset({PING_NS})
 
 #: ``"required"``: TLS always, direct TLS where DNS (XEP-0368) or ``port=5223``-style options
 #: say so, STARTTLS otherwise; ``"direct"``: direct TLS only; ``"starttls"``: STARTTLS only;
@@ -77,6 +84,9 @@ _MAX_REDIRECTS = 3
 _READ_SIZE = 65536  # one read: many stanzas per parser call, few system calls
 _ids = itertools.count(1)
 _id_prefix = os.urandom(4).hex()
+
+
+_E = TypeVar("_E", bound=Extension)
 
 
 def _new_id() -> str:
@@ -172,6 +182,9 @@ class Connection:
     - ``max_backlog``: stanzas waiting for callbacks before reading pauses.
     """
 
+    #: The events :meth:`on` accepts; subclasses (:class:`fastxmpp.IMConnection`) add theirs.
+    EVENTS: frozenset[str] = EVENTS
+
     def __init__(
         self,
         jid: str | JID,
@@ -257,6 +270,12 @@ class Connection:
         self._last_read = self._last_write = time.monotonic()
         self._timers: list[Timer] = []
         self._ping_id: str | None = None
+        # extensions (fastxmpp.xep): the instances, and the IQ requests they answer
+        self._extensions: dict[type[Extension], Extension] = {}
+        self._extensions_lock = threading.RLock()  # an extension may attach the ones it needs
+        self._iq_served: dict[tuple[str, str], Callable[[Element], Any]] = {}
+        self.extension(Disco)  # answer disco#info and version queries from the first stanza on
+        self.extension(Version)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -350,8 +369,10 @@ class Connection:
     ) -> Any:
         """Register ``callback`` for stanzas of kind ``name`` or for an event; also a decorator.
 
-        Stanza kinds: ``"message"``, ``"presence"``, ``"iq"`` (``callback(stanza)``), narrowed by
-        ``type`` and by ``namespace`` (a payload child's namespace). Events: ``"connected"``
+        Stanza kinds: ``"message"``, ``"presence"``, ``"iq"`` (``callback(stanza)``; a message
+        comes as a :class:`fastxmpp.Message`, which also has the Element's reading methods),
+        narrowed by ``type`` and by ``namespace`` (a payload child's namespace). Events (see
+        :attr:`EVENTS`; ``callback(*args)``): ``"connected"``
         (the endpoint), ``"authenticated"`` (the mechanism name), ``"session_ready"`` (the
         bound JID), ``"disconnected"`` (the reason: an exception, or None after a clean close),
         ``"stream_error"`` (the :class:`~fastxmpp.StreamError`).
@@ -362,20 +383,21 @@ class Connection:
 
         An ``iq`` handler (``type="get"`` or ``"set"``, and a namespace) answers the request:
         return the payload (an Element) or None for an empty result, or raise
-        :class:`~fastxmpp.StanzaError` for an error reply. Requests nobody handles are answered
-        ``service-unavailable``.
+        :class:`~fastxmpp.StanzaError` for an error reply. Such a handler takes precedence over
+        an extension answering the same requests (``disco``, ``version``: see
+        :mod:`fastxmpp.xep`). Requests nobody handles are answered ``service-unavailable``.
         """
         if callback is None:
             return lambda fn: self.on(name, fn, type=type, namespace=namespace)
         if not callable(callback):
             raise TypeError(f"callback must be callable, not {callback!r}")
-        if name in EVENTS:
+        if name in self.EVENTS:
             if type is not None or namespace is not None:
                 raise ValueError(f"event {name!r} takes no type or namespace")
         elif name not in ("message", "presence", "iq"):
             raise ValueError(
                 f"unknown stanza kind or event {name!r}: use message, presence, iq"
-                f" or one of {', '.join(sorted(EVENTS))}"
+                f" or one of {', '.join(sorted(self.EVENTS))}"
             )
         if name == "iq" and (type not in ("get", "set") or namespace is None):
             raise ValueError(
@@ -401,11 +423,62 @@ class Connection:
         self._handlers = new
         self._routes = _build_routes(new)
 
+    # -- extensions ----------------------------------------------------------------------------
+
+    def extension(self, cls: type[_E]) -> _E:
+        """The instance of the extension ``cls`` (see :mod:`fastxmpp.xep`) on this connection:
+        attached on the first call, the same one afterwards. Thread-safe."""
+        ext = self._extensions.get(cls)
+        if ext is None:
+            if not (isinstance(cls, type) and issubclass(cls, Extension)):
+                raise TypeError(f"extension() takes an Extension subclass, not {cls!r}")
+            with self._extensions_lock:
+                ext = self._extensions.get(cls)
+                if ext is None:
+                    ext = cls(self)
+                    self._extensions = {**self._extensions, cls: ext}
+        return ext  # type: ignore[return-value]
+
+    @property
+    def extensions(self) -> list[Extension]:
+        """The attached extensions, in the order they were attached."""
+        return list(self._extensions.values())
+
+    @property
+    def supported_features(self) -> frozenset[str]:
+        """The disco#info features this connection implements: its own (XEP-0199 ping, which
+        it answers itself) and those of the attached extensions. ``conn.disco`` announces
+        them, with its own additions and removals."""
+        features = set(_OWN_FEATURES)
+        for cls in self._extensions:
+            features |= cls.features
+        return frozenset(features)
+
+    @property
+    def disco(self) -> Disco:
+        """XEP-0030 service discovery (:class:`fastxmpp.xep.disco.Disco`): ``info()``,
+        ``items()``, and what we answer (identity, features, items, nodes)."""
+        return self.extension(Disco)
+
+    @property
+    def version(self) -> Version:
+        """XEP-0092 software version (:class:`fastxmpp.xep.version.Version`): ``query()``, and
+        what we answer (name "fastxmpp", its version, no operating system by default)."""
+        return self.extension(Version)
+
+    def _serve_iq(self, type: str, namespace: str, handler: Callable[[Element], Any]) -> None:
+        """Let an extension answer IQ requests (see :meth:`Extension.serve_iq`)."""
+        if type not in ("get", "set") or not namespace:
+            raise ValueError("an extension serves IQ 'get' or 'set' requests in a namespace")
+        self._iq_served = {**self._iq_served, (type, namespace): handler}
+
     # -- sending -------------------------------------------------------------------------------
 
-    def send(self, stanza: Element) -> None:
-        """Send a stanza (thread-safe; writes from many threads are coalesced)."""
-        self._enqueue(tostring(stanza, default_namespace=CLIENT_NS))
+    def send(self, stanza: Element | Message) -> None:
+        """Send a stanza or a :class:`~fastxmpp.Message` (thread-safe; writes from many
+        threads are coalesced)."""
+        element = stanza.stanza if isinstance(stanza, Message) else stanza
+        self._enqueue(tostring(element, default_namespace=CLIENT_NS))
 
     def send_message(
         self,
@@ -417,21 +490,59 @@ class Connection:
         thread: str | None = None,
         id: str | None = None,
         lang: str | None = None,
+        bodies: Mapping[str, str] | None = None,
+        subjects: Mapping[str, str] | None = None,
     ) -> str:
-        """Send a message; returns its id (generated unless given)."""
+        """Send a message; returns its id (generated unless given).
+
+        ``lang`` is the stanza's ``xml:lang`` (the language of ``body`` and ``subject``);
+        ``bodies``/``subjects`` add one text per language (``{lang: text}``, RFC 6121 5.2.3).
+        """
         if id is None:
             id = _new_id()
-        self._enqueue(
-            tostring(
-                message(to, body, type=type, id=id, subject=subject, thread=thread, lang=lang),
-                default_namespace=CLIENT_NS,
+        if bodies is None and subjects is None:
+            stanza = message(to, body, type=type, id=id, subject=subject, thread=thread, lang=lang)
+        else:
+            stanza = build_message(
+                to,
+                body,
+                type=type,
+                id=id,
+                subject=subject,
+                thread=thread,
+                lang=lang,
+                bodies=bodies,
+                subjects=subjects,
             )
-        )
+        self._enqueue(tostring(stanza, default_namespace=CLIENT_NS))
         return id
 
-    def send_presence(self, to: str | JID | None = None, **kwargs: Any) -> None:
-        """Send a presence (keywords as :func:`fastxmpp.xml.presence`)."""
-        self.send(presence(to, **kwargs))
+    def send_presence(
+        self,
+        to: str | JID | None = None,
+        *,
+        type: str | None = None,
+        show: str | None = None,
+        status: str | None = None,
+        priority: int | None = None,
+        id: str | None = None,
+        lang: str | None = None,
+        statuses: Mapping[str, str] | None = None,
+    ) -> None:
+        """Send a presence, directed when ``to`` is given (RFC 6121 4.6); ``statuses`` adds
+        one status per language (``{lang: text}``)."""
+        self.send(
+            build_presence(
+                to,
+                type=type,
+                show=show,
+                status=status,
+                priority=priority,
+                id=id,
+                lang=lang,
+                statuses=statuses,
+            )
+        )
 
     def _enqueue(self, data: bytes) -> None:
         if self._state != "ready":
@@ -509,8 +620,9 @@ class Connection:
 
     # -- receiving with blocking code ------------------------------------------------------
 
-    def messages(self, timeout: float | None = None) -> Iterator[Element]:
-        """Iterate over incoming messages as they arrive, from the moment of this call.
+    def messages(self, timeout: float | None = None) -> Iterator[Message]:
+        """Iterate over incoming messages (:class:`~fastxmpp.Message`), from the moment of
+        this call.
 
         Ends when the connection closes; raises :class:`~fastxmpp.Timeout` when no message
         came for ``timeout`` seconds. Not for use inside a callback (it would wait for itself).
@@ -521,7 +633,7 @@ class Connection:
         self._message_queues = [*self._message_queues, box]
         return self._iterate(box, timeout)
 
-    def _iterate(self, box: queue.Queue[Any], timeout: float | None) -> Iterator[Element]:
+    def _iterate(self, box: queue.Queue[Any], timeout: float | None) -> Iterator[Message]:
         try:
             while True:
                 try:
@@ -727,16 +839,23 @@ class Connection:
                 if kind_type == "result" or kind_type == "error":
                     self._iq_answer(item, kind_type)
                 else:
+                    if batch:  # what came before the request is handled before it
+                        self._submit_batch(batch)
+                        batch = []
                     self._iq_request(item, kind_type, handlers)
                 continue
             batch.append(item)
         if batch:
-            if self._message_queues:
-                for el in batch:
-                    if el.tag == MESSAGE:
-                        for box in self._message_queues:
-                            self._runner.submit(box.put, el)
-            self._runner.submit(self._dispatch, batch, weight=len(batch))
+            self._submit_batch(batch)
+
+    def _submit_batch(self, batch: list[Element]) -> None:
+        if self._message_queues:
+            for el in batch:
+                if el.tag == MESSAGE:
+                    msg = Message(el, self)
+                    for box in self._message_queues:
+                        self._runner.submit(box.put, msg)
+        self._runner.submit(self._dispatch, batch, weight=len(batch))
 
     def _iq_answer(self, stanza: Element, kind_type: str) -> None:
         iq_id = stanza.get("id")
@@ -773,6 +892,8 @@ class Connection:
         found = handlers.get(("iq", kind_type, namespace)) or handlers.get(("iq", None, namespace))
         if found:
             self._runner.submit(self._answer_iq, found[0], stanza)
+        elif (served := self._iq_served.get((kind_type, namespace))) is not None:
+            self._runner.submit(self._answer_iq, served, stanza)
         elif namespace == PING_NS and kind_type == "get":
             self._reply(stanza, None)
         else:
@@ -828,15 +949,18 @@ class Connection:
             if route is None:
                 continue
             callbacks = route.plain if route.simple else route.select(stanza)
+            if not callbacks:
+                continue
+            arg: Any = Message(stanza, self) if stanza.tag == MESSAGE else stanza
             for fn in callbacks:
                 try:
-                    fn(stanza)
+                    fn(arg)
                 except Exception:
                     log.exception("handler %r failed", fn)
 
-    def _emit(self, event: str, arg: Any) -> None:
+    def _emit(self, event: str, *args: Any) -> None:
         for handler in self._handlers.get((event, None, None), ()):
-            self._runner.submit(handler, arg)
+            self._runner.submit(handler, *args)
 
     def _flush(self) -> None:
         with self._out_lock:

@@ -17,6 +17,7 @@ __all__ = [
     "Disconnected",
     "IQError",
     "InvalidJID",
+    "ProtocolError",
     "StanzaError",
     "StreamError",
     "TLSError",
@@ -170,6 +171,18 @@ class StanzaError(XMPPError):
 
 class IQError(StanzaError):
     """An IQ request was answered with ``type='error'``."""
+
+
+class ProtocolError(XMPPError):
+    """A peer's answer breaks the protocol it belongs to, e.g. an IQ result without the payload
+    the XEP requires (a broken *stream* is a :class:`StreamError` instead).
+
+    ``stanza`` is the offending stanza.
+    """
+
+    def __init__(self, message: str, *, stanza: Any = None):
+        super().__init__(message)
+        self.stanza = stanza
 
 
 class Timeout(XMPPError, TimeoutError):

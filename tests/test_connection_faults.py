@@ -32,7 +32,11 @@ def wait_for(predicate, timeout: float = 5.0) -> bool:
 
 
 def session_then(action):
-    """A script: log the client in, run ``action(link)``, then read until the client leaves."""
+    """A script: log the client in, run ``action(link)``, then read until the client leaves.
+
+    Roster requests get an empty roster, as from an IM server: ``fastxmpp.connect()`` (an
+    IMConnection) fetches the roster before it returns.
+    """
 
     def script(link):
         link.login()
@@ -41,6 +45,11 @@ def session_then(action):
             if isinstance(item, StreamClose):  # answer the client's close, as servers do
                 link.send("</stream:stream>")
                 return
+            if item.tag == "{jabber:client}iq" and item.find("{jabber:iq:roster}query"):
+                link.send(
+                    f"<iq type='result' id='{item.get('id')}'>"
+                    "<query xmlns='jabber:iq:roster'/></iq>"
+                )
 
     return script
 
