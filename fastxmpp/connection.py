@@ -715,7 +715,10 @@ class Connection:
             if self._runner.overloaded:
                 self._pause()
                 return
-            if self._tsock is None or not self._tsock.pending():
+            if len(data) < _READ_SIZE or self._tsock is None:
+                # A short read took all there was: TLS decrypts one record per read and hands
+                # it over whole when it fits, so nothing decrypted waits in OpenSSL. (Asking
+                # SSL_pending instead is a C call that releases the GIL: a thread switch.)
                 return
 
     def _route(self, items: list[Any]) -> None:
@@ -996,9 +999,6 @@ class _PlainSocket:
         except (BlockingIOError, InterruptedError):
             return None
 
-    def pending(self) -> int:
-        return 0
-
     def close(self) -> None:
         pass
 
@@ -1048,9 +1048,6 @@ class _TLSSocket:
             return None
         except SSL.Error as exc:
             raise OSError(f"TLS error: {exc}") from None
-
-    def pending(self) -> int:
-        return self.conn.pending()
 
     def close(self) -> None:
         try:
