@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import queue
 import selectors
 import socket
 import threading
@@ -186,6 +187,10 @@ class CallbackRunner:
 
     ``on_drained`` is called (on this thread) each time the backlog falls to ``low_water``
     after having reached ``high_water``: the I/O loop resumes reading then.
+
+    The hand-off is a :class:`queue.SimpleQueue` (its ``put`` and blocking ``get`` are C code)
+    and two counters: ``submit`` counts what it queues under a small lock, the runner counts what
+    it finished without one (it is the only writer), and the backlog is their difference.
     """
 
     def __init__(
@@ -197,15 +202,21 @@ class CallbackRunner:
     ) -> None:
         self.high_water = high_water
         self.low_water = high_water // 4 if low_water is None else low_water
-        self._queue: deque[tuple[Callable[..., Any], tuple[Any, ...], int]] = deque()
-        self._cond = threading.Condition(threading.Lock())
-        #: Stanzas (or other units) queued and not yet handled.
-        self.backlog = 0
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], int] | None]
+        self._queue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._submitted = 0  # units queued so far (written under _lock)
+        self._done = 0  # units handled so far (written by the runner thread only)
         self._over = False
         self._drain_listeners: list[Callable[[], Any]] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Stanzas (or other units) queued and not yet handled."""
+        return self._submitted - self._done
 
     def in_runner_thread(self) -> bool:
         return threading.current_thread() is self._thread
@@ -226,45 +237,43 @@ class CallbackRunner:
 
     def submit(self, fn: Callable[..., Any], *args: Any, weight: int = 1) -> None:
         """Queue ``fn(*args)``; ``weight`` is how many units it counts for in the backlog."""
-        with self._cond:
+        with self._lock:
             if self._stopping:
                 raise RuntimeError("the callback runner is stopped")
-            self._queue.append((fn, args, weight))
-            self.backlog += weight
-            if self.backlog >= self.high_water:
+            self._submitted += weight
+            if self._submitted - self._done >= self.high_water:
                 self._over = True
-            self._cond.notify()
+            self._queue.put((fn, args, weight))
 
     def stop(self, timeout: float = 5.0) -> None:
         """Run what is queued, then end the thread (unless called from it)."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
+        with self._lock:
+            if not self._stopping:
+                self._stopping = True
+                self._queue.put(None)  # after everything queued before
         if not self.in_runner_thread():
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        queue = self._queue
-        cond = self._cond
+        get = self._queue.get
         while True:
-            with cond:
-                while not queue and not self._stopping:
-                    cond.wait()
-                if not queue:
-                    return
-                fn, args, weight = queue.popleft()
+            item = get()
+            if item is None:
+                return
+            fn, args, weight = item
             try:
                 fn(*args)
             except Exception:
                 log.exception("callback %r failed", getattr(fn, "__qualname__", fn))
-            with cond:
-                self.backlog -= weight
-                drained = self._over and self.backlog <= self.low_water
+            self._done += weight
+            if self._over:  # only submit() sets it, and always queues an item after doing so
+                with self._lock:
+                    drained = self._over and self._submitted - self._done <= self.low_water
+                    if drained:
+                        self._over = False
                 if drained:
-                    self._over = False
-            if drained:
-                for listener in list(self._drain_listeners):
-                    try:
-                        listener()
-                    except Exception:
-                        log.exception("drain listener failed")
+                    for listener in list(self._drain_listeners):
+                        try:
+                            listener()
+                        except Exception:
+                            log.exception("drain listener failed")

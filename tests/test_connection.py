@@ -217,6 +217,19 @@ def test_messages_both_ways(pair):
     assert got_a == ["to a"]
 
 
+def test_stanzas_larger_than_a_read_arrive_whole(pair):
+    """Bodies spanning several TLS records and reads, between small ones: whole, in order."""
+    a, b = pair
+    bodies = [f"x{i} " * (9000 if i % 3 == 0 else 1) for i in range(30)]
+    got = []
+    done = threading.Event()
+    b.on("message", lambda m: (got.append(m.findtext(BODY)), len(got) == 30 and done.set()))
+    for body in bodies:
+        a.send_message(b.jid, body)
+    assert done.wait(10), len(got)
+    assert got == bodies
+
+
 def test_messages_iterator(pair):
     a, b = pair
     incoming = b.messages(timeout=5)
