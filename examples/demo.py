@@ -1,9 +1,10 @@
 """fastxmpp's main demo: two accounts on a throwaway local Prosody, talking to each other.
 
 Starts Prosody on loopback (a temporary directory, a generated certificate, free ports), logs
-alice and bob in over STARTTLS with certificate checks and SCRAM, then shows messages both ways,
-an IQ round trip with a handler answering it, and the message rate one client reaches through the
-server. Everything is cleaned up at the end. Run it with ``make demo`` or
+alice and bob in over STARTTLS with certificate checks and SCRAM, then shows a subscription
+(alice asks, bob's policy approves, the roster and presence follow), messages both ways, an IQ
+round trip with a handler answering it, service discovery, and the message rate one client
+reaches through the server. Everything is cleaned up at the end. Run it with ``make demo`` or
 ``python examples/demo.py [number-of-messages]``.
 """
 
@@ -15,7 +16,7 @@ import time
 
 import fastxmpp
 from fastxmpp.testing import ProsodyServer
-from fastxmpp.xml import E, iq, presence
+from fastxmpp.xml import E, iq
 
 VERSION = "jabber:iq:version"
 BODY = "{jabber:client}body"
@@ -27,7 +28,8 @@ def main(count: int = 20_000) -> None:
         print(f"Prosody started on 127.0.0.1:{server.c2s_port} ({server.startup_seconds:.1f} s)")
         options = {"host": server.host, "port": server.c2s_port, "ca_file": server.ca_file}
 
-        bob = fastxmpp.Connection(server.jid("bob"), "bob-pw", **options)
+        # bob approves every subscription request (auto_approve); both send initial presence
+        bob = fastxmpp.IMConnection(server.jid("bob"), "bob-pw", auto_approve=True, **options)
         mechanisms = []
         bob.on("authenticated", mechanisms.append)
         inbox: list[str] = []
@@ -35,8 +37,8 @@ def main(count: int = 20_000) -> None:
         all_in = threading.Event()
 
         @bob.on("message", type="chat")
-        def on_message(msg: fastxmpp.xml.Element) -> None:
-            inbox.append(msg.findtext(BODY) or "")
+        def on_message(msg: fastxmpp.Message) -> None:
+            inbox.append(msg.body or "")
             if len(inbox) == 1:
                 first.set()
             if len(inbox) == count + 1:
@@ -48,9 +50,18 @@ def main(count: int = 20_000) -> None:
 
         with fastxmpp.connect(server.jid("alice"), "alice-pw", **options) as alice, bob.connect():
             print(f"alice is {alice.jid}, bob is {bob.jid} (SASL {mechanisms[0]}, TLS verified)")
-            bob.send(presence())  # available: messages to bob's bare JID now reach him
-            alice.send(presence())
-            time.sleep(0.2)
+
+            with alice.events("subscribed", "presence_update", timeout=10) as events:
+                alice.subscribe(bob.jid.bare)
+                for name, args in events:  # wait until bob approved and alice sees him online
+                    if name == "presence_update" and args[2].jid == bob.jid and args[2].available:
+                        break
+            contact = alice.roster.get(bob.jid.bare)
+            assert contact is not None
+            print(
+                f"alice subscribed to bob: roster says {contact.subscription!r},"
+                f" bob is {'online' if alice.presence_of(bob.jid.bare) else 'offline'}"
+            )
 
             alice.send_message(bob.jid.bare, "Hello Bob!")
             first.wait(5)
@@ -72,6 +83,13 @@ def main(count: int = 20_000) -> None:
                 alice.request(iq("get", E("{urn:example:nothing}query"), to=bob.jid), timeout=5)
             except fastxmpp.IQError as exc:
                 print(f"an IQ nobody handles is answered with an error: {exc.condition}")
+
+            info = alice.disco.info(bob.jid)
+            identity = info.identities[0]
+            print(
+                f"disco#info of bob: {identity.category}/{identity.type},"
+                f" {len(info.features)} features (ping: {info.has_feature('urn:xmpp:ping')})"
+            )
 
             cpu0, started = time.process_time(), time.perf_counter()
             for i in range(count):
