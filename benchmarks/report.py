@@ -146,6 +146,7 @@ def tables(data: dict) -> str:
         )
         out.append("")
     out.extend(connection_tables(by_group))
+    out.extend(accounts_table(by_group))
     mi = data.get("machine_info", {})
     cpu = mi.get("cpu", {}) or {}
     env = ", ".join(
@@ -205,6 +206,28 @@ def connection_tables(by_group: dict[str, list[dict]]) -> list[str]:
             f"{nrounds} rounds per implementation; CPU columns: median over the rounds "
             f"(cores: CPU seconds / wall seconds). Target: {target}."
         )
+        out.append("")
+    return out
+
+
+def accounts_table(by_group: dict[str, list[dict]]) -> list[str]:
+    """Markdown lines for the many-accounts benchmark (benchmarks/test_accounts.py)."""
+    out = []
+    for b in by_group.get("accounts", []):
+        info = b.get("extra_info", {})
+        if not info.get("accounts"):
+            continue
+        if not out:
+            out.append("### accounts\n")
+            out.append("| Accounts | login (s) | client CPU (s) | threads | peak RSS (MB) |")
+            out.append("|---:|---:|---:|---:|---:|")
+        out.append(
+            f"| {info['accounts']:,} | {info['login_seconds']:.2f} |"
+            f" {info['login_cpu_seconds']:.2f} | {info['threads']} | {info['peak_rss_mb']} |"
+        )
+    if out:
+        out.append("")
+        out.append("One Client, 16 logins at a time; every account then sends one message.")
         out.append("")
     return out
 
