@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -433,34 +433,26 @@ def connection_arguments() -> argparse.ArgumentParser:
     return common
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 < value < 65536:
-        raise argparse.ArgumentTypeError(f"port out of range: {value}")
-    return value
+def _checked(
+    convert: Callable[[str], Any], ok: Callable[[Any], bool], what: str, rule: str
+) -> Callable[[str], Any]:
+    """An argparse ``type=``: ``convert`` the text, then insist on ``ok(value)``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text} {rule}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
+_port = _checked(int, lambda v: 0 < v < 65536, "a port number", "is out of range (1-65535)")
+_positive = _checked(float, lambda v: v > 0, "a number", "must be positive")
+_count = _checked(int, lambda v: v >= 1, "a whole number", "must be at least 1")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -593,6 +593,13 @@ def test_bad_options():
 # -- a server that sends rubbish -----------------------------------------------------------------
 
 
+def scripted_connection(server) -> IMConnection:
+    """alice's IMConnection to a ScriptedServer (plain text: the script plays the server)."""
+    return IMConnection(
+        "alice@localhost", "pw", host=server.host, port=server.port, tls="disabled", timeout=WAIT
+    )
+
+
 def test_hostile_input_is_logged_and_survived(caplog):
     """Bad roster items, bad presences and a spoofed push from a scripted server: logged,
     refused or ignored; the good parts are kept and the connection goes on."""
@@ -638,14 +645,7 @@ def test_hostile_input_is_logged_and_survived(caplog):
                 return
 
     with ScriptedServer(script) as server:
-        conn = IMConnection(
-            "alice@localhost",
-            "pw",
-            host=server.host,
-            port=server.port,
-            tls="disabled",
-            timeout=WAIT,
-        )
+        conn = scripted_connection(server)
         errors = conn.events("presence_error", timeout=WAIT)
         inbox = conn.messages(timeout=WAIT)
         with caplog.at_level(logging.WARNING, logger="fastxmpp"):
@@ -702,14 +702,7 @@ def test_presences_kept_through_the_hostile_input():
                 return
 
     with ScriptedServer(script) as server:
-        conn = IMConnection(
-            "alice@localhost",
-            "pw",
-            host=server.host,
-            port=server.port,
-            tls="disabled",
-            timeout=WAIT,
-        )
+        conn = scripted_connection(server)
         conn.on("presence_update", lambda contact, old, new: seen.append(new))
         inbox = conn.messages(timeout=WAIT)
         conn.connect()
@@ -739,14 +732,7 @@ def test_a_refused_roster_fetch_fails_connect_and_leaves_nothing_running():
 
     before = set(threading.enumerate())
     with ScriptedServer(script) as server:
-        conn = IMConnection(
-            "alice@localhost",
-            "pw",
-            host=server.host,
-            port=server.port,
-            tls="disabled",
-            timeout=WAIT,
-        )
+        conn = scripted_connection(server)
         with pytest.raises(IQError) as info:
             conn.connect()
         assert info.value.condition == "service-unavailable"
