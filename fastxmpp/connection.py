@@ -755,7 +755,7 @@ class Connection:
                     early.append(item)
 
     def _tls(self, sock: socket.socket, deadline: float, *, alpn: bool) -> SSL.Connection:
-        ctx = transport.make_tls_context(
+        ctx = transport.shared_tls_context(
             verify=self.verify,
             ca_file=self.ca_file,
             certfile=self.certfile,

@@ -25,6 +25,7 @@ import os
 import random
 import selectors
 import socket
+import threading
 import time
 import weakref
 from collections.abc import Iterable, Sequence
@@ -61,6 +62,7 @@ __all__ = [
     "SRVRecord",
     "channel_binding",
     "make_tls_context",
+    "shared_tls_context",
     "open_tcp",
     "order_srv_records",
     "resolve",
@@ -465,10 +467,7 @@ def make_tls_context(
         ctx.set_verify(SSL.VERIFY_PEER, _verify_callback)
     else:
         ctx.set_verify(SSL.VERIFY_NONE)
-        log.warning(
-            "TLS certificate verification is DISABLED: the server's identity is not checked, "
-            "so anyone on the network path can read and change all traffic, passwords included"
-        )
+        _warn_unverified()
     if certfile is not None:
         try:
             ctx.use_certificate_chain_file(certfile)
@@ -479,6 +478,55 @@ def make_tls_context(
     if alpn:
         ctx.set_alpn_protos([ALPN_XMPP_CLIENT])
     return ctx
+
+
+def _warn_unverified() -> None:
+    log.warning(
+        "TLS certificate verification is DISABLED: the server's identity is not checked, "
+        "so anyone on the network path can read and change all traffic, passwords included"
+    )
+
+
+_contexts: dict[tuple[Any, ...], SSL.Context] = {}
+_contexts_lock = threading.Lock()
+_MAX_CONTEXTS = 32
+
+
+def shared_tls_context(**options: Any) -> SSL.Context:
+    """:func:`make_tls_context` made once per set of options and shared by connections.
+
+    Loading the system's trust store costs 7-10 ms of CPU: paid once per login, it would be
+    most of what logging in a thousand accounts costs. A context is never changed after it is
+    made, and OpenSSL shares one between connections safely. The files named in the options
+    are part of the key by their modification time and size, so a replaced CA or client
+    certificate is read again; the system's trust store is read once per process.
+    """
+    key = (
+        tuple(sorted(options.items())),
+        *(_file_state(options.get(name)) for name in ("ca_file", "certfile", "keyfile")),
+    )
+    with _contexts_lock:
+        ctx = _contexts.get(key)
+    if ctx is not None:
+        if not options.get("verify", True):
+            _warn_unverified()  # loud on every connection, not only the first
+        return ctx
+    ctx = make_tls_context(**options)
+    with _contexts_lock:
+        if len(_contexts) >= _MAX_CONTEXTS:
+            _contexts.clear()
+        _contexts[key] = ctx
+    return ctx
+
+
+def _file_state(path: str | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None  # make_tls_context reports the missing file
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def _ssl_reason(exc: SSL.Error) -> str:

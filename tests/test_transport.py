@@ -40,6 +40,7 @@ from fastxmpp.transport import (
     open_tcp,
     order_srv_records,
     resolve,
+    shared_tls_context,
     tls_handshake,
     verify_certificate,
 )
@@ -690,6 +691,25 @@ def test_verify_false_connects_to_anything_and_warns(
     [record] = [r for r in caplog.records if r.name == "fastxmpp.transport"]
     assert record.levelno == logging.WARNING
     assert "anyone on the network path can read and change" in record.getMessage()
+
+
+def test_shared_contexts_are_made_once_per_options_and_file_state(
+    certs: Certs, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(open(certs.cert("ca"), "rb").read())
+    first = shared_tls_context(ca_file=str(ca), alpn=False)
+    assert shared_tls_context(ca_file=str(ca), alpn=False) is first
+    assert shared_tls_context(ca_file=str(ca), alpn=True) is not first  # other options
+    ca.write_bytes(ca.read_bytes() + b"\n")  # a replaced CA file is read again
+    assert shared_tls_context(ca_file=str(ca), alpn=False) is not first
+    with caplog.at_level(logging.WARNING, logger="fastxmpp.transport"):
+        shared_tls_context(verify=False)
+        shared_tls_context(verify=False)  # cached, and still loud every time
+    warnings = [r for r in caplog.records if "verification is DISABLED" in r.getMessage()]
+    assert len(warnings) == 2
+    with pytest.raises(TLSError):
+        shared_tls_context(ca_file=str(tmp_path / "missing.pem"))
 
 
 def test_no_warning_when_verifying(certs: Certs, caplog: pytest.LogCaptureFixture) -> None:
