@@ -21,7 +21,7 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Literal, TypeVar
@@ -29,6 +29,7 @@ from typing import Any, Literal, TypeVar
 from OpenSSL import SSL
 
 from fastxmpp import transport
+from fastxmpp._inbox import QueueIterator
 from fastxmpp._loop import CallbackRunner, IOLoop, Timer
 from fastxmpp.errors import (
     ConnectionFailed,
@@ -624,31 +625,26 @@ class Connection:
 
     # -- receiving with blocking code ------------------------------------------------------
 
-    def messages(self, timeout: float | None = None) -> Iterator[Message]:
+    def messages(self, timeout: float | None = None) -> QueueIterator[Message]:
         """Iterate over incoming messages (:class:`~fastxmpp.Message`), from the moment of
         this call.
 
-        Ends when the connection closes; raises :class:`~fastxmpp.Timeout` when no message
-        came for ``timeout`` seconds. Not for use inside a callback (it would wait for itself).
+        Ends when the connection closes; ``next()`` raises :class:`~fastxmpp.Timeout` when no
+        message came for ``timeout`` seconds, and may be called again (nothing is lost). Close
+        it (or use it as a context manager) when done. Not for use inside a callback (it
+        would wait for itself).
         """
         if self._runner.in_runner_thread():
             raise XMPPError("messages() cannot be iterated inside a callback: it would deadlock")
         box: queue.Queue[Any] = queue.Queue(maxsize=self._runner.high_water)
         self._message_queues = [*self._message_queues, box]
-        return self._iterate(box, timeout)
+        if self._state == "closed":
+            box.put(None)
 
-    def _iterate(self, box: queue.Queue[Any], timeout: float | None) -> Iterator[Message]:
-        try:
-            while True:
-                try:
-                    item = box.get(timeout=timeout)
-                except queue.Empty:
-                    raise Timeout(f"no message within {timeout} s") from None
-                if item is None:
-                    return
-                yield item
-        finally:
+        def detach() -> None:
             self._message_queues = [q for q in self._message_queues if q is not box]
+
+        return QueueIterator(box, timeout, detach, "message")
 
     # -- the negotiation, in the caller's thread -----------------------------------------------
 

@@ -38,9 +38,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, Union
 
+from fastxmpp._inbox import QueueIterator
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
 from fastxmpp.connection import Connection
-from fastxmpp.errors import InvalidJID, StanzaError, Timeout, XMPPError
+from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
 from fastxmpp.jid import JID
 from fastxmpp.message import Message
 from fastxmpp.presence import SHOWS, Presence, PresenceTracker, build_presence
@@ -76,7 +77,7 @@ class _EventBox:
         self.queue: queue.Queue[Event | None] = queue.Queue(maxsize)
 
 
-class EventIterator:
+class EventIterator(QueueIterator[Event]):
     """What :meth:`IMConnection.events` returns: ``next()`` gives the next ``(name, args)``.
 
     A :class:`~fastxmpp.Timeout` does not end it: catch it and go on reading, nothing is lost
@@ -85,44 +86,14 @@ class EventIterator:
     """
 
     def __init__(self, connection: IMConnection, box: _EventBox, timeout: float | None) -> None:
-        self.timeout = timeout
-        self._box = box  # the connection holds the box, not this: dropping this frees it
-        self._connection: IMConnection | None = connection
+        # the connection holds the box, not this iterator: dropping the iterator frees it
+        super().__init__(box.queue, timeout, lambda: connection._remove_event_box(box), "event")
+        self._names = box.names
 
     @property
     def names(self) -> frozenset[str]:
         """The events collected."""
-        return self._box.names
-
-    def __iter__(self) -> EventIterator:
-        return self
-
-    def __next__(self) -> Event:
-        if self._connection is None:
-            raise StopIteration
-        try:
-            item = self._box.queue.get(timeout=self.timeout)
-        except queue.Empty:
-            raise Timeout(f"no event within {self.timeout} s") from None
-        if item is None:
-            self.close()
-            raise StopIteration
-        return item
-
-    def close(self) -> None:
-        """Stop collecting events."""
-        conn, self._connection = self._connection, None
-        if conn is not None:
-            conn._remove_event_box(self._box)
-
-    def __enter__(self) -> EventIterator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
+        return self._names
 
 
 class IMConnection(Connection):

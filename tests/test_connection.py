@@ -236,8 +236,33 @@ def test_messages_iterator(pair):
     a.send_message(b.jid, "one")
     a.send_message(b.jid, "two")
     assert [next(incoming).findtext(BODY) for _ in range(2)] == ["one", "two"]
+    quiet = b.messages(timeout=0.2)
     with pytest.raises(Timeout):
-        next(b.messages(timeout=0.2))
+        next(quiet)
+    a.send_message(b.jid, "after the timeout")  # the iterator goes on after a Timeout
+    quiet.timeout = 5
+    assert next(quiet).body == "after the timeout"
+    assert next(incoming).body == "after the timeout"  # every iterator gets every message
+    quiet.close()
+    with pytest.raises(StopIteration):
+        next(quiet)
+    boxes = len(b._message_queues)
+    dropped = b.messages(timeout=1)
+    assert len(b._message_queues) == boxes + 1
+    del dropped  # an iterator dropped unread stops collecting: its queue cannot fill up
+    assert len(b._message_queues) == boxes
+
+
+def test_messages_iterator_ends_when_the_connection_closes(pair):
+    a, b = pair
+    with b.messages(timeout=5) as incoming:
+        a.send_message(b.jid, "last")
+        assert next(incoming).body == "last"
+        b.close()
+        with pytest.raises(StopIteration):
+            next(incoming)
+    with pytest.raises(StopIteration):  # asked after the close: ends at once
+        next(b.messages(timeout=5))
 
 
 def test_handlers_by_type_and_namespace(pair):
