@@ -596,7 +596,23 @@ cdef class _LazyChildren:
     def build(self):
         """New Elements for all the nodes; returns the list of the stanza's direct children."""
         cdef list top = []
-        cdef list built = []   # every element made, by node index (a child finds its parent)
+        cdef PyObject* small[32]
+        # the element made for each node so far, by index (a child finds its parent there);
+        # borrowed references: each one is held by its parent's list, or by ``top``
+        cdef PyObject** made = small
+        if self.nnodes > 32:
+            made = <PyObject**>malloc(self.nnodes * sizeof(PyObject*))
+            if made == NULL:
+                raise MemoryError()
+        try:
+            self._build(top, made)
+        finally:
+            if made != small:
+                free(made)
+        return top
+
+    cdef int _build(self, list top, PyObject** made) except -1:
+        """build(): the elements of all nodes, in document order, into ``top`` and ``made``."""
         cdef Py_ssize_t i, j
         cdef LazyNode* node
         cdef LazyAttr* a
@@ -614,16 +630,16 @@ cdef class _LazyChildren:
             el.text = self._text(node)
             if node.tail_s >= 0:
                 el.tail = self._decode_span(node.tail_s, node.tail_e, node.tail_flags, False)
-            built.append(el)
             if node.parent < 0:
                 top.append(el)
             else:
-                parent = <Element>PyList_GET_ITEM(built, node.parent)
+                parent = <Element>made[node.parent]
                 if parent._children is None:
                     parent._children = [el]
                 else:
                     parent._children.append(el)
-        return top
+            made[i] = <PyObject*>el
+        return 0
 
     def findtext(self, str path, default=None):
         """Element.findtext() for a plain tag, from the records: the stanza's first child named
