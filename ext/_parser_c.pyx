@@ -230,6 +230,34 @@ cdef struct Open:
     Py_ssize_t qs, qe        # qualified name span in the buffer (stanza levels)
     Py_ssize_t nbind         # bindings in force before this element
 
+# -- lazy children ------------------------------------------------------------------------------
+#
+# A stanza is handed out as an Element whose attributes are built, but whose children are only
+# *described*: while the scanner reads the stanza it checks everything exactly as before (UTF-8,
+# characters, names, namespaces, well-formedness, limits) and, for each element below the
+# stanza, writes a record instead of building an Element. When the stanza ends, the records and
+# a copy of the stanza's bytes go into a _LazyChildren, which the stanza keeps in ``_lazy``.
+# Its children are built from them the first time anything reads them (Element._materialize);
+# findtext() on the stanza reads the records in place. Since the bytes were validated, building
+# needs no checks: a name is the object recorded, a value is decoded from its span.
+
+cdef struct LazyNode:         # one element below the stanza, in document order
+    PyObject* tag             # its Clark name (an owned reference)
+    Py_ssize_t parent         # the node of its parent; -1 for a child of the stanza itself
+    Py_ssize_t after          # the node after its last descendant: its next sibling, if any
+    Py_ssize_t attr0, nattr   # its attributes: LazyAttr attr0 .. attr0 + nattr - 1
+    Py_ssize_t text_s, text_e   # its text: a span of the stanza bytes; text_s < 0: None
+    Py_ssize_t tail_s, tail_e   # its tail, the same way
+    unsigned int text_flags, tail_flags   # F_* flags of the spans (decoding needed)
+
+cdef struct LazyAttr:
+    PyObject* name            # its Clark name (an owned reference)
+    Py_ssize_t vs, ve         # the value: a span of the stanza bytes
+    unsigned int flags
+
+cdef enum:
+    LAZY_INLINE_WORDS = 64    # 512 bytes inside a _LazyChildren: most stanzas need no malloc
+
 cdef enum:
     MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
 
@@ -415,6 +443,92 @@ cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonas
     return s
 
 
+cdef Py_ssize_t _unescape_span(
+    const unsigned char* s, Py_ssize_t start, Py_ssize_t end, bint attr, unsigned char* out
+) noexcept nogil:
+    """Write the UTF-8 of the validated span ``s[start:end]`` to ``out`` (room for ``end - start``
+    bytes: the output is never longer) with references, CDATA sections and line ends resolved
+    (in attribute values, white space normalised to spaces too); return its length. The scanner
+    has checked the span, so this only reads what it knows is there."""
+    cdef Py_ssize_t o = 0, i = start, j
+    cdef unsigned char c
+    cdef unsigned int v
+    while i < end:
+        c = s[i]
+        if c == 38:  # '&': the output is never longer than the reference
+            i += 1
+            if s[i] == 35:
+                i += 1
+                v = 0
+                if s[i] == 120:
+                    i += 1
+                    while s[i] != 59:
+                        v = v * 16 + _hexval(s[i])
+                        i += 1
+                else:
+                    while s[i] != 59:
+                        v = v * 10 + (s[i] - 48)
+                        i += 1
+                i += 1
+            else:
+                j = i
+                while s[i] != 59:
+                    i += 1
+                if i - j == 2:
+                    v = 60 if s[j] == 108 else 62
+                elif i - j == 3:
+                    v = 38
+                else:
+                    v = 39 if s[j + 1] == 112 else 34
+                i += 1
+            if v < 0x80:
+                out[o] = <unsigned char>v
+                o += 1
+            elif v < 0x800:
+                out[o] = 0xC0 | (v >> 6)
+                out[o + 1] = 0x80 | (v & 0x3F)
+                o += 2
+            elif v < 0x10000:
+                out[o] = 0xE0 | (v >> 12)
+                out[o + 1] = 0x80 | ((v >> 6) & 0x3F)
+                out[o + 2] = 0x80 | (v & 0x3F)
+                o += 3
+            else:
+                out[o] = 0xF0 | (v >> 18)
+                out[o + 1] = 0x80 | ((v >> 12) & 0x3F)
+                out[o + 2] = 0x80 | ((v >> 6) & 0x3F)
+                out[o + 3] = 0x80 | (v & 0x3F)
+                o += 4
+        elif c == 13:
+            i += 1
+            if i < end and s[i] == 10:
+                i += 1
+            out[o] = 32 if attr else 10
+            o += 1
+        elif attr and (c == 9 or c == 10):
+            out[o] = 32
+            o += 1
+            i += 1
+        elif c == 60 and not attr:  # a CDATA section: copied as it is, line ends aside
+            i += 9
+            while not (s[i] == 93 and s[i + 1] == 93 and s[i + 2] == 62):
+                if s[i] == 13:
+                    i += 1
+                    if s[i] == 10:
+                        i += 1
+                    out[o] = 10
+                else:
+                    out[o] = s[i]
+                    i += 1
+                o += 1
+            i += 3
+        else:
+            out[o] = c
+            o += 1
+            i += 1
+    return o
+
+
 cdef object _intern_uri(object uri):
     """One str object per namespace name; None for a name with '}' (expat refuses those: a
     Clark name could not tell where it ends)."""
@@ -426,6 +540,120 @@ cdef object _intern_uri(object uri):
     if len(URI_INTERN) < 4096:
         URI_INTERN[uri] = uri
     return uri
+
+
+@cython.final
+@cython.freelist(64)
+cdef class _LazyChildren:
+    """The children of a first-level element, validated but not built (see LazyNode above).
+
+    Spans are offsets from the stanza's '<'; ``data`` holds the stanza bytes from offset ``lo``.
+    It is immutable: build() makes new Elements each time it is called (Element calls it once).
+    No Python objects besides the names (strings) are held, so it is not tracked by the GC."""
+
+    cdef LazyNode* nodes
+    cdef LazyAttr* attrs
+    cdef const unsigned char* data
+    cdef Py_ssize_t nnodes, nattrs, lo
+    cdef void* block          # nodes, then attributes, then bytes: ``small`` or malloc'd
+    cdef Py_ssize_t small[LAZY_INLINE_WORDS]
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        for i in range(self.nnodes):
+            Py_XDECREF(self.nodes[i].tag)
+        for i in range(self.nattrs):
+            Py_XDECREF(self.attrs[i].name)
+        if self.block != <void*>self.small:
+            free(self.block)
+
+    cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
+        """The string a span stands for (text: None when it is empty, as expat reports none)."""
+        cdef const unsigned char* p = self.data + (start - self.lo)
+        cdef unsigned char small[256]
+        cdef unsigned char* out = small
+        cdef object value
+        if not (flags & ((F_REF | F_WS) if attr else (F_REF | F_CR | F_CDATA))):
+            return _decode(p, end - start, flags & F_NONASCII)
+        if end - start > sizeof(small):
+            out = <unsigned char*>malloc(end - start)
+            if out == NULL:
+                raise MemoryError()
+        try:
+            value = _decode_valid(out, _unescape_span(p, 0, end - start, attr, out))
+        finally:
+            if out != small:
+                free(out)
+        if not attr and len(<str>value) == 0:  # only empty CDATA sections
+            return None
+        return value
+
+    cdef object _text(self, LazyNode* node):
+        if node.text_s < 0:
+            return None
+        return self._decode_span(node.text_s, node.text_e, node.text_flags, False)
+
+    def build(self):
+        """New Elements for all the nodes; returns the list of the stanza's direct children."""
+        cdef list top = []
+        cdef PyObject* small[32]
+        # the element made for each node so far, by index (a child finds its parent there);
+        # borrowed references: each one is held by its parent's list, or by ``top``
+        cdef PyObject** made = small
+        if self.nnodes > 32:
+            made = <PyObject**>malloc(self.nnodes * sizeof(PyObject*))
+            if made == NULL:
+                raise MemoryError()
+        try:
+            self._build(top, made)
+        finally:
+            if made != small:
+                free(made)
+        return top
+
+    cdef int _build(self, list top, PyObject** made) except -1:
+        """build(): the elements of all nodes, in document order, into ``top`` and ``made``."""
+        cdef Py_ssize_t i, j
+        cdef LazyNode* node
+        cdef LazyAttr* a
+        cdef Element el, parent
+        cdef dict attrib
+        for i in range(self.nnodes):
+            node = &self.nodes[i]
+            el = Element.__new__(Element)
+            el.tag = <object>node.tag
+            attrib = {}
+            for j in range(node.attr0, node.attr0 + node.nattr):
+                a = &self.attrs[j]
+                attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
+            el.attrib = attrib
+            el.text = self._text(node)
+            if node.tail_s >= 0:
+                el.tail = self._decode_span(node.tail_s, node.tail_e, node.tail_flags, False)
+            if node.parent < 0:
+                top.append(el)
+            else:
+                parent = <Element>made[node.parent]
+                if parent._children is None:
+                    parent._children = [el]
+                else:
+                    parent._children.append(el)
+            made[i] = <PyObject*>el
+        return 0
+
+    def findtext(self, str path, default=None):
+        """Element.findtext() for a plain tag, from the records: the stanza's first child named
+        ``path`` gives its text ("" when it has none), else ``default``. Nothing is built."""
+        cdef Py_ssize_t i = 0
+        cdef LazyNode* node
+        cdef object text
+        while i < self.nnodes:  # the direct children only: ``after`` skips the descendants
+            node = &self.nodes[i]
+            if node.tag == <PyObject*>path or <str>node.tag == path:
+                text = self._text(node)
+                return "" if text is None else text
+            i = node.after
+        return default
 
 
 @cython.final  # direct (inlinable) calls between the methods instead of a vtable
@@ -463,8 +691,15 @@ cdef class StreamParserC:
     cdef Open* open
     cdef Py_ssize_t depth, open_cap
     cdef bytes root_qname
-    cdef object stanza          # the stanza being built (it owns the elements below)
-    cdef PyObject** els         # open elements by depth (borrowed from the stanza tree)
+    cdef object stanza          # the stanza being read (its children are recorded: LazyNode)
+    cdef LazyNode* lnodes       # the records of the stanza's descendants so far
+    cdef Py_ssize_t nlnodes, lnodes_cap
+    cdef LazyAttr* lattrs       # their attributes
+    cdef Py_ssize_t nlattrs, lattrs_cap
+    cdef Py_ssize_t* lopen      # by depth (3 and more): the node of the open element
+    cdef Py_ssize_t* llast      # by depth (2 and more): the node of the open element's last
+                                # child so far, or -1 (a text run after it is its tail)
+    cdef Py_ssize_t records_lo  # where the first node's name starts (from the stanza's '<')
     cdef Py_ssize_t stanza_start  # '<' of the stanza (or of markup between stanzas), or -1
     # namespaces in force
     cdef Binding* binds
@@ -480,7 +715,11 @@ cdef class StreamParserC:
         self.buf = NULL
         self.atts = NULL
         self.open = NULL
-        self.els = NULL
+        self.lnodes = NULL
+        self.lattrs = NULL
+        self.nlnodes = self.nlattrs = 0
+        self.lopen = NULL
+        self.llast = NULL
         self.binds = NULL
         self.scratch = NULL
 
@@ -499,16 +738,21 @@ cdef class StreamParserC:
 
     def __dealloc__(self):
         self._free_bindings(0)
+        self._drop_records()
         free(self.buf)
         free(self.atts)
         free(self.open)
-        free(self.els)
+        free(self.lnodes)
+        free(self.lattrs)
+        free(self.lopen)
+        free(self.llast)
         free(self.binds)
         free(self.scratch)
 
     def reset(self):
         """Forget the current document: the next bytes start a new stream (after STARTTLS/SASL)."""
         self._free_bindings(0)
+        self._drop_records()
         if self.buf == NULL:
             self.cap = 65536
             self.buf = <unsigned char*>malloc(self.cap)
@@ -516,12 +760,20 @@ cdef class StreamParserC:
             self.atts = <Attr*>malloc(self.atts_cap * sizeof(Attr))
             self.open_cap = self.max_depth + 3
             self.open = <Open*>malloc(self.open_cap * sizeof(Open))
-            self.els = <PyObject**>malloc(self.open_cap * sizeof(PyObject*))
+            self.lnodes_cap = 16
+            self.lnodes = <LazyNode*>malloc(self.lnodes_cap * sizeof(LazyNode))
+            self.lattrs_cap = 16
+            self.lattrs = <LazyAttr*>malloc(self.lattrs_cap * sizeof(LazyAttr))
+            self.lopen = <Py_ssize_t*>malloc(self.open_cap * sizeof(Py_ssize_t))
+            self.llast = <Py_ssize_t*>malloc(self.open_cap * sizeof(Py_ssize_t))
             self.bind_cap = 16
             self.binds = <Binding*>malloc(self.bind_cap * sizeof(Binding))
             self.scratch_cap = 4096
             self.scratch = <unsigned char*>malloc(self.scratch_cap)
-            if not (self.buf and self.atts and self.open and self.els and self.binds and self.scratch):
+            if not (
+                self.buf and self.atts and self.open and self.binds and self.scratch
+                and self.lnodes and self.lattrs and self.lopen and self.llast
+            ):
                 raise MemoryError()
         self.n = 0
         self.pos = 0
@@ -592,6 +844,7 @@ cdef class StreamParserC:
         self.items = []
         self.error = StreamError(condition, text, events=items)
         self.stanza = None
+        self._drop_records()
         raise self.error
 
     cdef int _bad(self, str text) except -1:
@@ -1653,15 +1906,18 @@ cdef class StreamParserC:
     cdef int _end_text_run(self) except -1:
         """Attach the pending character data (ended by markup at ``tok``) to the tree."""
         cdef Py_ssize_t start = self.text_start
-        cdef Element top, last
+        cdef Element top
         cdef object text
-        cdef list children
         if start < 0:
             return 0
         self.text_start = -1
         if self.depth < 2:
             self.text_flags = 0
             return 0
+        if self.depth > 2 or self.llast[2] >= 0:  # inside a child of the stanza, or after one
+            self._record_text(start)
+            return 0
+        # the stanza's own text (before its first child)
         if self.text_flags & (F_REF | F_CR | F_CDATA):
             text = self._unescape(start, self.tok, False, self.text_flags)
             self.text_flags = 0
@@ -1670,104 +1926,20 @@ cdef class StreamParserC:
         else:
             text = _decode(self.buf + start, self.tok - start, self.text_flags & F_NONASCII)
             self.text_flags = 0
-        top = <Element>self.els[self.depth]
-        children = top._children
-        if children is not None and PyList_GET_SIZE(children):
-            last = <Element>PyList_GET_ITEM(children, PyList_GET_SIZE(children) - 1)
-            last.tail = text if last.tail is None else last.tail + text
-        else:
-            top.text = text if top.text is None else top.text + text
+        top = <Element>self.stanza
+        top.text = text if top.text is None else top.text + text
         return 0
 
     cdef object _unescape(self, Py_ssize_t start, Py_ssize_t end, bint attr, unsigned int flags):
-        """Decode a validated span: references, CDATA sections, line ends (and, in attribute
-        values, white space normalised to spaces)."""
-        cdef const unsigned char* s = self.buf
+        """Decode a validated span of the buffer (see _unescape_span), through the scratch buffer."""
         cdef unsigned char* out
-        cdef Py_ssize_t o = 0, i = start, j
-        cdef unsigned char c
-        cdef unsigned int v
         if end - start > self.scratch_cap:
             out = <unsigned char*>realloc(self.scratch, end - start)
             if out == NULL:
                 raise MemoryError()
             self.scratch = out
             self.scratch_cap = end - start
-        out = self.scratch
-        while i < end:
-            c = s[i]
-            if c == 38:  # '&': the output is never longer than the reference
-                i += 1
-                if s[i] == 35:
-                    i += 1
-                    v = 0
-                    if s[i] == 120:
-                        i += 1
-                        while s[i] != 59:
-                            v = v * 16 + _hexval(s[i])
-                            i += 1
-                    else:
-                        while s[i] != 59:
-                            v = v * 10 + (s[i] - 48)
-                            i += 1
-                    i += 1
-                else:
-                    j = i
-                    while s[i] != 59:
-                        i += 1
-                    if i - j == 2:
-                        v = 60 if s[j] == 108 else 62
-                    elif i - j == 3:
-                        v = 38
-                    else:
-                        v = 39 if s[j + 1] == 112 else 34
-                    i += 1
-                if v < 0x80:
-                    out[o] = <unsigned char>v
-                    o += 1
-                elif v < 0x800:
-                    out[o] = 0xC0 | (v >> 6)
-                    out[o + 1] = 0x80 | (v & 0x3F)
-                    o += 2
-                elif v < 0x10000:
-                    out[o] = 0xE0 | (v >> 12)
-                    out[o + 1] = 0x80 | ((v >> 6) & 0x3F)
-                    out[o + 2] = 0x80 | (v & 0x3F)
-                    o += 3
-                else:
-                    out[o] = 0xF0 | (v >> 18)
-                    out[o + 1] = 0x80 | ((v >> 12) & 0x3F)
-                    out[o + 2] = 0x80 | ((v >> 6) & 0x3F)
-                    out[o + 3] = 0x80 | (v & 0x3F)
-                    o += 4
-            elif c == 13:
-                i += 1
-                if i < end and s[i] == 10:
-                    i += 1
-                out[o] = 32 if attr else 10
-                o += 1
-            elif attr and (c == 9 or c == 10):
-                out[o] = 32
-                o += 1
-                i += 1
-            elif c == 60 and not attr:  # a CDATA section: copied as it is, line ends aside
-                i += 9
-                while not (s[i] == 93 and s[i + 1] == 93 and s[i + 2] == 62):
-                    if s[i] == 13:
-                        i += 1
-                        if s[i] == 10:
-                            i += 1
-                        out[o] = 10
-                    else:
-                        out[o] = s[i]
-                        i += 1
-                    o += 1
-                i += 3
-            else:
-                out[o] = c
-                o += 1
-                i += 1
-        return _decode_valid(out, o)
+        return _decode_valid(self.scratch, _unescape_span(self.buf, start, end, attr, self.scratch))
 
     cdef object _uri_value(self, Attr* a):
         """A namespace name, one str object per distinct value (the name cache keys on it)."""
@@ -1811,6 +1983,123 @@ cdef class StreamParserC:
             return self._unescape(a.vs, a.ve, True, a.flags)
         return _decode(self.buf + a.vs, a.ve - a.vs, a.flags & F_NONASCII)
 
+    # -- the stanza's children, recorded (see LazyNode) -----------------------------------------
+
+    cdef void _drop_records(self):
+        """Forget the records of a stanza that will not be handed out (an error, reset())."""
+        cdef Py_ssize_t i
+        for i in range(self.nlnodes):
+            Py_DECREF(<object>self.lnodes[i].tag)
+        for i in range(self.nlattrs):
+            Py_DECREF(<object>self.lattrs[i].name)
+        self.nlnodes = self.nlattrs = 0
+
+    cdef int _reserve_records(self, Py_ssize_t nattrs) except -1:
+        """Room for one more node and ``nattrs`` more attributes."""
+        cdef void* p
+        if self.nlnodes == self.lnodes_cap:
+            p = realloc(self.lnodes, 2 * self.lnodes_cap * sizeof(LazyNode))
+            if p == NULL:
+                raise MemoryError()
+            self.lnodes = <LazyNode*>p
+            self.lnodes_cap *= 2
+        if self.nlattrs + nattrs > self.lattrs_cap:
+            p = realloc(self.lattrs, (2 * self.lattrs_cap + nattrs) * sizeof(LazyAttr))
+            if p == NULL:
+                raise MemoryError()
+            self.lattrs = <LazyAttr*>p
+            self.lattrs_cap = 2 * self.lattrs_cap + nattrs
+        return 0
+
+    cdef int _record_element(self, Py_ssize_t depth, object tag) except -1:
+        """The start tag just checked opens an element below the stanza: record it."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t i, index = self.nlnodes, base = self.stanza_start
+        cdef LazyNode* node
+        cdef LazyAttr* la
+        cdef Attr* a
+        if self.nlnodes == self.lnodes_cap or self.nlattrs + self.natt > self.lattrs_cap:
+            self._reserve_records(self.natt)
+        if index == 0:
+            self.records_lo = self.name_s - base  # no span of the records starts before it
+        node = &self.lnodes[index]
+        Py_INCREF(tag)
+        node.tag = <PyObject*>tag
+        node.parent = self.lopen[depth - 1] if depth > 3 else -1
+        node.after = index + 1
+        node.attr0 = self.nlattrs
+        node.nattr = 0
+        node.text_s = node.tail_s = -1
+        node.text_e = node.tail_e = -1
+        node.text_flags = node.tail_flags = 0
+        self.nlnodes = index + 1  # the owned references are counted as soon as they are taken
+        for i in range(self.natt):
+            a = &self.atts[i]
+            if a.is_decl:
+                continue
+            if a.colon >= 0:
+                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
+            else:
+                name = _clark(None, s + a.ns, a.ne - a.ns)
+            la = &self.lattrs[self.nlattrs]
+            Py_INCREF(name)
+            la.name = <PyObject*>name
+            la.vs = a.vs - base
+            la.ve = a.ve - base
+            la.flags = a.flags
+            self.nlattrs += 1
+            node.nattr += 1
+        self.lopen[depth] = index
+        self.llast[depth] = -1
+        self.llast[depth - 1] = index
+        return 0
+
+    cdef void _record_text(self, Py_ssize_t start):
+        """A text run below the stanza ends at ``tok``: the tail of the open element's last
+        child, or else the open element's text. (One run at most per place: only comments and
+        processing instructions could split one, and they end the stream.)"""
+        cdef Py_ssize_t last = self.llast[self.depth], base = self.stanza_start
+        cdef LazyNode* node
+        if last >= 0:
+            node = &self.lnodes[last]
+            node.tail_s = start - base
+            node.tail_e = self.tok - base
+            node.tail_flags = self.text_flags
+        else:
+            node = &self.lnodes[self.lopen[self.depth]]
+            node.text_s = start - base
+            node.text_e = self.tok - base
+            node.text_flags = self.text_flags
+        self.text_flags = 0
+
+    cdef _LazyChildren _take_records(self):
+        """The records of the stanza that has just ended, moved into a _LazyChildren with a copy
+        of the bytes they refer to (from the first child's name to the stanza's end)."""
+        cdef _LazyChildren lazy = _LazyChildren.__new__(_LazyChildren)
+        cdef Py_ssize_t nodes_size = self.nlnodes * sizeof(LazyNode)
+        cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
+        cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
+        cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
+        cdef char* block
+        if size <= sizeof(lazy.small):
+            block = <char*>lazy.small
+        else:
+            block = <char*>malloc(size)
+            if block == NULL:
+                raise MemoryError()
+        memcpy(block, self.lnodes, nodes_size)
+        memcpy(block + nodes_size, self.lattrs, attrs_size)
+        memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)
+        lazy.block = block
+        lazy.nodes = <LazyNode*>block
+        lazy.attrs = <LazyAttr*>(block + nodes_size)
+        lazy.data = <const unsigned char*>(block + nodes_size + attrs_size)
+        lazy.lo = lo
+        lazy.nnodes = self.nlnodes  # the references move with the records
+        lazy.nattrs = self.nlattrs
+        self.nlnodes = self.nlattrs = 0
+        return lazy
+
     # -- tags -----------------------------------------------------------------------------------
 
     cdef int _start_tag(self, bint empty) except -1:
@@ -1823,7 +2112,7 @@ cdef class StreamParserC:
         cdef PyObject* found
         cdef object uri, el_uri
         cdef const unsigned char* local
-        cdef Element el, parent
+        cdef Element el
         cdef dict attrib
         cdef Py_ssize_t depth = self.depth + 1
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
@@ -1895,29 +2184,27 @@ cdef class StreamParserC:
             self._fail("policy-violation", f"elements nested deeper than {self.max_depth}")
         if llen == 6 and memcmp(local, b"stream", 6) == 0 and <str>el_uri == S_STREAM_NS:
             self._fail("bad-format", "a stream element inside the stream")
-        # 5. the element
-        el = Element.__new__(Element)
-        el.tag = _clark(el_uri, local, llen)
-        attrib = {}
-        for i in range(natt):
-            a = &self.atts[i]
-            if a.is_decl:
-                continue
-            if a.colon >= 0:
-                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
-            else:
-                name = _clark(None, s + a.ns, a.ne - a.ns)
-            attrib[name] = self._attr_value(a)
-        el.attrib = attrib  # the other fields are None, as a new element's are
-        if depth == 2:
-            self.stanza = el
+        # 5. the element: a stanza is built now, what is inside it only recorded (LazyNode)
+        if depth > 2:
+            self._record_element(depth, _clark(el_uri, local, llen))
         else:
-            parent = <Element>self.els[self.depth]
-            if parent._children is None:
-                parent._children = [el]
-            else:
-                parent._children.append(el)
-        self.els[depth] = <PyObject*>el
+            el = Element.__new__(Element)
+            el.tag = _clark(el_uri, local, llen)
+            attrib = {}
+            for i in range(natt):
+                a = &self.atts[i]
+                if a.is_decl:
+                    continue
+                if a.colon >= 0:
+                    name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
+                else:
+                    name = _clark(None, s + a.ns, a.ne - a.ns)
+                attrib[name] = self._attr_value(a)
+            el.attrib = attrib  # the other fields are None, as a new element's are
+            self.stanza = el
+            if self.nlnodes or self.nlattrs:  # left by an exception other than a stream error
+                self._drop_records()
+            self.llast[2] = -1
         self.open[depth].qs = self.name_s
         self.open[depth].qe = self.name_e
         self.open[depth].nbind = nbind_before
@@ -1996,9 +2283,13 @@ cdef class StreamParserC:
         self._end_text_run()
         self._free_bindings(self.open[depth].nbind)
         self.depth = depth - 1
-        if depth == 2:
+        if depth > 2:
+            self.lnodes[self.lopen[depth]].after = self.nlnodes
+        elif depth == 2:
             if self.pos - self.stanza_start > self.max_stanza_size:
                 self._fail("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
+            if self.nlnodes:
+                (<Element>self.stanza)._lazy = self._take_records()
             self.items.append(self.stanza)
             self.stanza = None
             self.stanza_start = -1

@@ -12,7 +12,7 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 
-from fastxmpp._xmlcore_c cimport Element
+from fastxmpp._xmlcore_c cimport Element, _children_of
 
 from fastxmpp import _xmlcore_c as _core
 
@@ -227,7 +227,7 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
         _put(b, '="', 2)
         _put_str(b, value, True, key)
         _put(b, '"', 1)
-    children = el._children
+    children = _children_of(el)  # built first if the parser left them lazy
     if not children and el.text is None:
         _put(b, "/>", 2)
         return 0

@@ -293,6 +293,7 @@ class StreamParserPy:
                 element.text = None
                 element.tail = None
                 element._children = None
+                element._lazy = None
             else:
                 element = make_element(tag, attrs)
             tail_of = None

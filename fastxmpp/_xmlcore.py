@@ -67,7 +67,7 @@ class Element:
     ``if stanza.find(...)`` does what it reads like.
     """
 
-    __slots__ = ("tag", "attrib", "text", "tail", "_children")
+    __slots__ = ("tag", "attrib", "text", "tail", "_children", "_lazy")
     tag: str
     attrib: dict[str, str]
     text: str | None
@@ -75,6 +75,13 @@ class Element:
     # None until the first child: most elements of a stanza have none, and a list is one more
     # object to allocate, track for the cyclic GC and free
     _children: list[Element] | None
+    # Children that the compiled parser has fully validated but not built yet, as an object that
+    # can build them (``_LazyChildren`` in ext/_parser_c.pyx); None otherwise, and always None in
+    # pure Python. The invariant: while ``_lazy`` is set, ``_children`` is None, and everything
+    # that reads or changes the children gets them through ``_children_of()`` (or
+    # ``_materialize()``), which builds them first and clears ``_lazy``; from then on the
+    # element is an ordinary one. (findtext() reads them in place, without building.)
+    _lazy: Any
 
     def __init__(self, tag: str, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
         if not isinstance(tag, str):
@@ -89,6 +96,7 @@ class Element:
         self.text = None
         self.tail = None
         self._children = None
+        self._lazy = None
 
     # -- attributes -------------------------------------------------------------------------
 
@@ -110,15 +118,22 @@ class Element:
 
     # -- children -----------------------------------------------------------------------------
 
+    def _materialize(self) -> list[Element]:
+        """Build the children that ``_lazy`` describes; they become ``_children``."""
+        children: list[Element] = self._lazy.build()
+        self._children = children
+        self._lazy = None
+        return children
+
     def __len__(self) -> int:
-        children = self._children
+        children = _children_of(self)
         return 0 if children is None else len(children)
 
     def __bool__(self) -> bool:
         return True
 
     def __iter__(self) -> Iterator[Element]:
-        children = self._children
+        children = _children_of(self)
         return iter(() if children is None else children)
 
     @overload
@@ -126,7 +141,7 @@ class Element:
     @overload
     def __getitem__(self, index: slice) -> list[Element]: ...
     def __getitem__(self, index: Union[int, slice]) -> Union[Element, list[Element]]:
-        children = self._children
+        children = _children_of(self)
         return ([] if children is None else children)[index]
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -136,42 +151,44 @@ class Element:
                 _check_element(v)
         else:
             _check_element(value)
-        if self._children is None:
+        if _children_of(self) is None:
             self._children = []
         self._children[index] = value
 
     def __delitem__(self, index: Union[int, slice]) -> None:
-        children = self._children
+        children = _children_of(self)
         del ([] if children is None else children)[index]
 
     def append(self, element: Element) -> None:
         """Add ``element`` as the last child."""
         _check_element(element)
-        if self._children is None:
+        children = _children_of(self)
+        if children is None:
             self._children = [element]
         else:
-            self._children.append(element)
+            children.append(element)
 
     def extend(self, elements: Iterable[Element]) -> None:
         """Add each of ``elements`` as a child, in order."""
         elements = list(elements)
         for e in elements:
             _check_element(e)
-        if self._children is None:
+        children = _children_of(self)
+        if children is None:
             self._children = elements
         else:
-            self._children.extend(elements)
+            children.extend(elements)
 
     def insert(self, index: int, element: Element) -> None:
         """Insert ``element`` as a child at position ``index``."""
         _check_element(element)
-        if self._children is None:
+        if _children_of(self) is None:
             self._children = []
         self._children.insert(index, element)
 
     def remove(self, element: Element) -> None:
         """Remove the child ``element`` (compared by identity); ValueError when absent."""
-        children = self._children
+        children = _children_of(self)
         if children is not None:
             for i in range(len(children)):
                 if children[i] is element:
@@ -183,6 +200,7 @@ class Element:
         """Remove children, attributes, text and tail."""
         self.attrib.clear()
         self._children = None
+        self._lazy = None
         self.text = None
         self.tail = None
 
@@ -196,7 +214,7 @@ class Element:
         if (
             ("/" not in path or _plain_tag(path)) and "*" not in path and path != "."
         ):  # a plain tag: no path parsing
-            children = self._children
+            children = _children_of(self)
             if children is None:
                 return None
             child: Element  # compiled: a C-level type, so child.tag is a field read
@@ -212,7 +230,7 @@ class Element:
     def findall(self, path: str) -> list[Element]:
         """All elements matching ``path``, in document order."""
         if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
-            children = self._children
+            children = _children_of(self)
             if children is None:
                 return []
             return [child for child in children if child.tag == path]
@@ -225,6 +243,8 @@ class Element:
         ):  # as in find(), without the call
             children = self._children
             if children is None:
+                if self._lazy is not None:  # read in place: the children stay unbuilt
+                    return self._lazy.findtext(path, default)
                 return default
             child: Element
             for child in children:
@@ -247,8 +267,9 @@ class Element:
             element = stack.pop()
             if any_tag or element.tag == tag:
                 yield element
-            if element._children:
-                stack.extend(reversed(element._children))
+            children = _children_of(element)
+            if children:
+                stack.extend(reversed(children))
 
     def itertext(self) -> Iterator[str]:
         """All character data inside this element, in document order."""
@@ -266,7 +287,8 @@ class Element:
         new = Element(self.tag, self.attrib)
         new.text = self.text
         new.tail = self.tail
-        new._children = None if self._children is None else list(self._children)
+        children = _children_of(self)
+        new._children = None if children is None else list(children)
         return new
 
     def __copy__(self) -> Element:
@@ -276,12 +298,13 @@ class Element:
         new = Element(self.tag, self.attrib)
         new.text = self.text
         new.tail = self.tail
-        if self._children is not None:
-            new._children = [c.__deepcopy__(memo) for c in self._children]
+        children = _children_of(self)
+        if children is not None:
+            new._children = [c.__deepcopy__(memo) for c in children]
         return new
 
     def __reduce__(self) -> Any:
-        children = [] if self._children is None else self._children
+        children = _children_of(self)
         return (_rebuild, (self.tag, self.attrib, self.text, self.tail, children))
 
     def __repr__(self) -> str:
@@ -296,10 +319,19 @@ def _make_element(tag: str, attrib: dict) -> Element:
     element.text = None
     element.tail = None
     element._children = None
+    element._lazy = None
     return element
 
 
-def _rebuild(tag: str, attrib: dict, text: Any, tail: Any, children: list) -> Element:
+def _children_of(element: Element) -> list[Element] | None:
+    """``element._children``, built first if the parser left them lazy (see Element._lazy)."""
+    children = element._children
+    if children is None and element._lazy is not None:
+        children = element._materialize()
+    return children
+
+
+def _rebuild(tag: str, attrib: dict, text: Any, tail: Any, children: list | None) -> Element:
     element = Element(tag, attrib)
     element.text = text
     element.tail = tail
@@ -318,7 +350,7 @@ def _walk(root: Element) -> Iterator[tuple[bool, Element]]:
     yield True, root
     while stack:
         element, index = stack[-1]
-        children = element._children
+        children = _children_of(element)
         if children is not None and index < len(children):
             stack[-1] = (element, index + 1)
             child = children[index]
@@ -387,7 +419,7 @@ def _select(element: Element, path: str) -> Iterator[Element]:
             if "[" in step or step == "..":
                 raise SyntaxError(f"unsupported path step {step!r} in {path!r}")
             match = _tag_matcher(step)
-            current = [c for e in current if e._children for c in e._children if match(c)]
+            current = [c for e in current for c in (_children_of(e) or ()) if match(c)]
         i += 1
     # a descendant step can reach one element twice through two ancestors
     seen: set[int] = set()
@@ -694,15 +726,16 @@ def _serialize(root: Element, out: list, default_ns: str) -> None:
     prefixes: dict | None = None
     while True:
         local, inner_ns, inner_prefixes = _start_tag(element, out, ns, prefixes)
-        if not element._children and element.text is None:
+        children = _children_of(element)  # built here if lazy: the loop below reads _children
+        if not children and element.text is None:
             out.append("/>")
         else:
             out.append(">")
             if element.text:
                 out.append(escape_text(element.text))
-            if element._children:
+            if children:
                 stack.append([element, 0, local, inner_ns, inner_prefixes])
-                element = element._children[0]
+                element = children[0]
                 ns, prefixes = inner_ns, inner_prefixes
                 continue
             out.append("</")

@@ -9,6 +9,9 @@ cdef class Element:
     cdef public object text
     cdef public object tail
     cdef public list _children
+    # set only by the compiled parser (fastxmpp._parser_c), which cimports these types
+    cdef readonly object _lazy
 
 
 cpdef Element _make_element(str tag, dict attrib)
+cpdef list _children_of(Element element)

@@ -1,0 +1,342 @@
+"""Lazy children: the compiled parser hands out stanzas whose children are built on first use.
+
+``StreamParserC`` validates a whole stanza before handing it out, but only records what is inside
+it; ``Element._lazy`` holds the records until something reads the children (``findtext`` reads
+them in place). Every test here parses the same bytes with both parsers and compares with the
+pure parser's stanza, which is always fully built: an accessor or mutation applied first to an
+unbuilt stanza must give exactly what it gives on a built one. ``is_lazy`` checks the compiled
+parser really left the children unbuilt (for the pure parser ``_lazy`` is always None).
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import pickle
+
+import pytest
+from helpers import HEADER, dump, et_items, wrap
+
+import fastxmpp.xml as fx
+from fastxmpp import _impl
+
+# text with references, CDATA (with markup-like and empty sections), CR LF line ends; namespaced
+# and prefixed attributes with references and white space; tails; an empty child; grandchildren
+STANZA = (
+    b"<message from='romeo@montague.lit/orchard' type='chat' id='m1'>"
+    b"stanza text"
+    b"<body>x &amp; &lt;y&gt; &#233;&#x1F600; \xc3\xa9<![CDATA[<raw> & ]]>\r\nend"
+    b"<![CDATA[]]></body>"
+    b"body tail"
+    b"<x xmlns='urn:x' xmlns:p='urn:p' p:a='1&#9;2\r\n3' b=\"q&quot;'\" xml:lang='fr'>"
+    b"<y>t<![CDATA[]]></y>ytail<z/>\r\nztail<w><v>deep &#x10FFFF;</v></w></x>"
+    b"<empty><![CDATA[]]></empty>"
+    b"<active xmlns='http://jabber.org/protocol/chatstates'/>"
+    b"last tail</message>"
+)
+BODY = "{jabber:client}body"
+X = "{urn:x}x"
+
+
+def parse(parser_cls, stanzas: bytes = STANZA, **limits):
+    """The first-level elements of a stream holding ``stanzas``."""
+    items = parser_cls(**limits).feed(wrap(stanzas))
+    return [item for item in items if isinstance(item, fx.Element)]
+
+
+def is_lazy(element) -> bool:
+    return element._lazy is not None
+
+
+@pytest.fixture
+def pair(parser_cls):
+    """(the stanza from ``parser_cls``, unbuilt if it can be; the pure parser's, fully built)."""
+    (element,) = parse(parser_cls)
+    (reference,) = parse(fx.StreamParserPy)
+    assert not is_lazy(reference)
+    if parser_cls is not fx.StreamParserPy:
+        assert is_lazy(element) and element._children is None
+    return element, reference
+
+
+def test_the_reference_is_elementtree():
+    (reference,) = parse(fx.StreamParserPy)
+    assert [dump(reference, top_tail=False)] == et_items(wrap(STANZA, close=False))[1:]
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+READERS = {
+    "len": len,
+    "list": list,
+    "index 0": lambda e: e[0],
+    "index -1": lambda e: e[-1],
+    "slice": lambda e: e[1:3],
+    "find": lambda e: e.find(X),
+    "find missing": lambda e: e.find("{urn:x}nope"),
+    "find wildcard": lambda e: e.find("{*}active"),
+    "find path": lambda e: e.find("{urn:x}x/{urn:x}w/{urn:x}v"),
+    "find descendant": lambda e: e.find(".//{urn:x}v"),
+    "findall": lambda e: e.findall(X),
+    "findall star": lambda e: e.findall("*"),
+    "findall descendants": lambda e: e.findall(".//*"),
+    "findtext path": lambda e: e.findtext("{urn:x}x/{urn:x}y"),
+    "iter": lambda e: list(e.iter()),
+    "iter tag": lambda e: list(e.iter("{urn:x}z")),
+    "itertext": lambda e: list(e.itertext()),
+    "copy": lambda e: e.copy(),
+    "copy.copy": copy.copy,
+    "deepcopy": copy.deepcopy,
+    "pickle": lambda e: pickle.loads(pickle.dumps(e)),
+    "tostring": fx.tostring,
+    "tostring default ns": lambda e: fx.tostring(e, default_namespace="jabber:client"),
+    "pure-code tostring": _impl.core.tostring,
+}
+
+
+def _comparable(value):
+    if isinstance(value, fx.Element):
+        return dump(value)
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("reader", list(READERS), ids=list(READERS))
+def test_reading_an_unbuilt_stanza(pair, reader):
+    element, reference = pair
+    read = READERS[reader]
+    assert _comparable(read(element)) == _comparable(read(reference))
+    assert not is_lazy(element)
+    assert dump(element) == dump(reference)
+    assert _comparable(read(element)) == _comparable(read(reference))  # and again, once built
+
+
+def test_children_are_built_once(pair):
+    element, _ = pair
+    first = list(element)
+    assert not is_lazy(element)
+    assert list(element) == first and all(a is b for a, b in zip(element, first, strict=True))
+    assert element.find(X) is first[1]
+
+
+def test_copy_shares_the_built_children(pair):
+    element, _ = pair
+    shallow = element.copy()
+    assert all(a is b for a, b in zip(shallow, element, strict=True))
+    deep = copy.deepcopy(element)
+    assert all(a is not b for a, b in zip(deep, element, strict=True))
+
+
+def test_attributes_and_repr_leave_children_unbuilt(pair):
+    element, reference = pair
+    lazy = is_lazy(element)
+    assert element.get("from") == reference.get("from")
+    assert element.attrib == reference.attrib
+    assert element.keys() == reference.keys() and element.items() == reference.items()
+    assert element.text == reference.text == "stanza text"
+    assert element.tag == reference.tag
+    assert repr(element).startswith("<Element '{jabber:client}message' at ")
+    assert bool(element)
+    assert is_lazy(element) == lazy
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [BODY, X, "{jabber:client}empty", "{http://jabber.org/protocol/chatstates}active"]
+    + ["{urn:x}y", "{urn:x}v", "{jabber:client}nope", "body", "{*}body"],
+)
+def test_findtext_reads_in_place(pair, tag):
+    """findtext() on a plain tag: the same answer, and nothing is built (direct children only:
+    grandchildren are not found, as with ElementTree); a wildcard is a path: find() builds."""
+    element, reference = pair
+    lazy = is_lazy(element)
+    assert element.findtext(tag) == reference.findtext(tag)
+    assert element.findtext(tag, "default") == reference.findtext(tag, "default")
+    assert is_lazy(element) == (lazy and "*" not in tag)
+    assert dump(element) == dump(reference)
+
+
+def test_findtext_values(pair):
+    element, _ = pair
+    assert element.findtext(BODY) == "x & <y> é\U0001f600 é<raw> & \nend"
+    assert element.findtext("{jabber:client}empty") == ""  # an empty CDATA section: no text
+    assert element.findtext("{http://jabber.org/protocol/chatstates}active") == ""
+    assert element.findtext("{urn:x}y", "absent") == "absent"  # a grandchild
+
+
+def test_text_tail_and_attributes_of_lazy_children(pair):
+    element, _ = pair
+    body, x, empty, active = element
+    assert body.tail == "body tail"
+    # a character reference keeps its tab; a literal CR LF is one space
+    assert x.attrib == {"{urn:p}a": "1\t2 3", "b": "q\"'", fx.XML_NS.join("{}") + "lang": "fr"}
+    assert x.text is None and x.tail is None
+    y, z, w = x
+    assert (y.text, y.tail) == ("t", "ytail")
+    assert (z.text, z.tail) == (None, "\nztail")
+    assert w[0].text == "deep \U0010ffff"
+    assert empty.text is None  # only an empty CDATA section: expat reports no text
+    assert active.tail == "last tail" and len(active) == 0
+
+
+# -- changing --------------------------------------------------------------------------------------
+
+
+def _new():
+    return fx.Element("{urn:new}n", {"k": "v"})
+
+
+MUTATIONS = {
+    "append": lambda e: e.append(_new()),
+    "extend": lambda e: e.extend([_new(), _new()]),
+    "insert": lambda e: e.insert(1, _new()),
+    "setitem": lambda e: e.__setitem__(0, _new()),
+    "setitem slice": lambda e: e.__setitem__(slice(1, 3), [_new()]),
+    "delitem": lambda e: e.__delitem__(1),
+    "delitem slice": lambda e: e.__delitem__(slice(0, 2)),
+    "remove": lambda e: e.remove(e[2]),
+    "clear": lambda e: e.clear(),
+    "child text": lambda e: setattr(e[0], "text", "changed"),
+}
+
+
+@pytest.mark.parametrize("mutation", list(MUTATIONS), ids=list(MUTATIONS))
+@pytest.mark.parametrize("built_first", [False, True], ids=["unbuilt", "built"])
+def test_mutations(pair, mutation, built_first):
+    element, reference = pair
+    if built_first:
+        list(element)
+    MUTATIONS[mutation](element)
+    MUTATIONS[mutation](reference)
+    assert not is_lazy(element)
+    assert dump(element) == dump(reference)
+    assert fx.tostring(element) == fx.tostring(reference)
+    element.append(_new())  # and it keeps behaving like any element
+    reference.append(_new())
+    assert dump(element) == dump(reference)
+
+
+def test_remove_of_a_stranger_builds_and_raises(pair):
+    element, reference = pair
+    with pytest.raises(ValueError):
+        element.remove(_new())
+    assert dump(element) == dump(reference)
+
+
+def test_clear_drops_unbuilt_children(pair):
+    element, _ = pair
+    element.clear()
+    assert element._lazy is None and len(element) == 0 and element.findtext(BODY) is None
+    assert fx.tostring(element) == b'<message xmlns="jabber:client"/>'
+
+
+# -- lifetime: the stanza owns its bytes ---------------------------------------------------------
+
+
+def test_kept_after_later_feeds_and_reset(parser_cls):
+    """The stanza's records point into its own copy of the bytes, not into the parser's buffer,
+    which later reads (and reset()) reuse."""
+    parser = parser_cls()
+    (first,) = [i for i in parser.feed(HEADER + STANZA) if isinstance(i, fx.Element)]
+    other = STANZA.replace(b"x &amp;", b"Q &amp;").replace(b"romeo", b"juliet")
+    for _ in range(200):  # well past the parser's first buffer size
+        parser.feed(other)
+    parser.reset()
+    parser.feed(HEADER + other)
+    gc.collect()
+    (reference,) = parse(fx.StreamParserPy)
+    assert first.findtext(BODY) == reference.findtext(BODY)
+    assert dump(first) == dump(reference)
+
+
+def test_parser_dropped_before_the_stanza(parser_cls):
+    parser = parser_cls()
+    (element,) = [i for i in parser.feed(HEADER + STANZA) if isinstance(i, fx.Element)]
+    del parser
+    gc.collect()
+    (reference,) = parse(fx.StreamParserPy)
+    assert dump(element) == dump(reference)
+
+
+def test_one_byte_at_a_time(parser_cls):
+    """The buffer moves under a stanza being read: its records must not."""
+    data = wrap(STANZA * 3)
+    parser = parser_cls()
+    items = []
+    for i in range(len(data)):
+        items += parser.feed(data[i : i + 1])
+    stanzas = [i for i in items if isinstance(i, fx.Element)]
+    (reference,) = parse(fx.StreamParserPy)
+    assert [s.findtext(BODY) for s in stanzas] == [reference.findtext(BODY)] * 3
+    assert [dump(s) for s in stanzas] == [dump(reference)] * 3
+
+
+def test_a_failed_stanza_leaves_nothing_behind(parser_cls, stream_error):
+    parser = parser_cls()
+    parser.feed(HEADER + STANZA)
+    with pytest.raises(stream_error):
+        parser.feed(b"<message><body>a</body><x a='1' a='2'/></message>")
+    parser.reset()
+    (element,) = [i for i in parser.feed(HEADER + STANZA) if isinstance(i, fx.Element)]
+    (reference,) = parse(fx.StreamParserPy)
+    assert dump(element) == dump(reference)
+
+
+# -- sizes and limits ----------------------------------------------------------------------------
+
+
+def _nested(depth: int, text: bytes = b"in&amp;side") -> bytes:
+    """A stanza with elements nested ``depth`` deep (the stanza is depth 1)."""
+    inner = b"".join(b"<d%d a='%d'>" % (i, i) for i in range(2, depth + 1))
+    outer = b"".join(b"</d%d>tail%d" % (i, i) for i in range(depth, 1, -1))
+    return b"<message>" + inner + text + outer + b"</message>"
+
+
+@pytest.mark.parametrize("depth", [2, 3, 16])
+def test_nesting_at_the_depth_limit(parser_cls, depth):
+    data = _nested(depth)
+    (element,) = parse(parser_cls, data, max_depth=depth)
+    assert element.findtext("{jabber:client}d2", "none") == ("in&side" if depth == 2 else "")
+    assert [dump(element, top_tail=False)] == et_items(wrap(data, close=False))[1:]
+
+
+def test_nesting_past_the_depth_limit(parser_cls, stream_error):
+    with pytest.raises(stream_error) as info:
+        parse(parser_cls, _nested(17), max_depth=16)
+    assert info.value.condition == "policy-violation"
+
+
+def test_deep_default_limit_tree(parser_cls):
+    data = _nested(64, b"x" * 300)
+    (element,) = parse(parser_cls, data)
+    assert [dump(element, top_tail=False)] == et_items(wrap(data, close=False))[1:]
+    assert fx.tostring(element).count(b"<d") == 63
+
+
+def test_many_attributes_at_the_limit_on_a_child(parser_cls):
+    attrs = b" ".join(b"a%d='v&amp;%d'" % (i, i) for i in range(8))
+    data = b"<message><c " + attrs + b"/></message>"
+    (element,) = parse(parser_cls, data, max_attributes=8)
+    assert element[0].attrib == {f"a{i}": f"v&{i}" for i in range(8)}
+
+
+def test_big_stanza_and_long_escaped_text(parser_cls):
+    """More records and bytes than fit in the holder itself; text longer than the decoding
+    buffer on the stack."""
+    text = b"&lt;long&gt; \xe2\x82\xac " * 200
+    items = b"".join(
+        b"<item jid='u%d@example.com' name='N&amp;%d'>%s</item>" % (i, i, text) for i in range(50)
+    )
+    data = b"<iq type='result'><query xmlns='jabber:iq:roster'>" + items + b"</query></iq>"
+    (element,) = parse(parser_cls, data)
+    assert [dump(element, top_tail=False)] == et_items(wrap(data, close=False))[1:]
+    (query,) = element
+    assert query[49].text == "<long> € " * 200
+
+
+def test_stanzas_without_children_have_nothing_to_build(parser_cls):
+    stanzas = parse(parser_cls, b"<iq type='result' id='1'/><message>only text</message>")
+    assert [s._lazy for s in stanzas] == [None, None]
+    assert [len(s) for s in stanzas] == [0, 0]
+    assert stanzas[1].text == "only text" and stanzas[1].findtext("x", "d") == "d"
