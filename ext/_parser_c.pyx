@@ -328,6 +328,13 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
     return name
 
 
+cdef inline object _attr_name(Attr* a, const unsigned char* s):
+    """The Clark name of a validated attribute (``{uri}local``, or ``local`` unprefixed)."""
+    if a.colon >= 0:
+        return _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
+    return _clark(None, s + a.ns, a.ne - a.ns)
+
+
 cdef inline Py_ssize_t _skip(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n, unsigned char cls) noexcept nogil:
     """Past the run of bytes of class ``cls`` from ``pos`` (at most ``n``): eight bytes a step
     while all eight are in the class, then one at a time."""
@@ -2037,10 +2044,7 @@ cdef class StreamParserC:
             a = &self.atts[i]
             if a.is_decl:
                 continue
-            if a.colon >= 0:
-                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
-            else:
-                name = _clark(None, s + a.ns, a.ne - a.ns)
+            name = _attr_name(a, s)
             la = &self.lattrs[self.nlattrs]
             Py_INCREF(name)
             la.name = <PyObject*>name
@@ -2195,10 +2199,7 @@ cdef class StreamParserC:
                 a = &self.atts[i]
                 if a.is_decl:
                     continue
-                if a.colon >= 0:
-                    name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
-                else:
-                    name = _clark(None, s + a.ns, a.ne - a.ns)
+                name = _attr_name(a, s)
                 attrib[name] = self._attr_value(a)
             el.attrib = attrib  # the other fields are None, as a new element's are
             self.stanza = el
@@ -2250,10 +2251,7 @@ cdef class StreamParserC:
             a = &self.atts[i]
             if a.is_decl:
                 continue
-            if a.colon >= 0:
-                name = _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
-            else:
-                name = _clark(None, s + a.ns, a.ne - a.ns)
+            name = _attr_name(a, s)
             attrib[name] = self._attr_value(a)
         if self.base + self.pos > self.max_stanza_size:
             self._fail("policy-violation", f"stream header larger than {self.max_stanza_size} bytes")

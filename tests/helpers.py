@@ -7,6 +7,7 @@ importable (and the test modules collectable) even while the package is half-bui
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 STREAM_NS = "http://etherx.jabber.org/streams"
@@ -256,3 +257,13 @@ def nested(depth: int, tag: bytes = b"a", inner: bytes = b"") -> bytes:
 def many_attrs(n: int, *, tag: bytes = b"message", extra: bytes = b"") -> bytes:
     attrs = b"".join(b" a%d='%d'" % (i, i) for i in range(n))
     return b"<" + tag + extra + attrs + b"/>"
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return bool(predicate())

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from helpers import wait_for
 from proxy import FaultProxy
 
 import fastxmpp
@@ -30,15 +31,6 @@ def own_threads() -> list[str]:
     return sorted(t.name for t in threading.enumerate() if t.name.startswith("fastxmpp"))
 
 
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_two_accounts_exchange_messages_and_events_carry_the_account(prosody, prosody_account):
     a, b = prosody_account("ca"), prosody_account("cb")
     got: queue.Queue = queue.Queue()
@@ -58,7 +50,7 @@ def test_two_accounts_exchange_messages_and_events_carry_the_account(prosody, pr
             account, msg = got.get(timeout=10)
             seen[account.jid] = msg.findtext("{jabber:client}body")
         assert seen == {alice.jid: "hello alice", bob.jid: "hello bob"}
-        assert wait_until(lambda: len(added) == 2)
+        assert wait_for(lambda: len(added) == 2)
         assert set(added) == {alice, bob}
 
 
@@ -173,7 +165,7 @@ def test_close_leaves_no_threads_behind(prosody, prosody_account):
     client.add_account(a.jid, a.password)
     client.close()
     client.close()  # twice is fine
-    assert wait_until(
+    assert wait_for(
         lambda: not [t for t in threading.enumerate() if t not in before and t.is_alive()]
     )
 

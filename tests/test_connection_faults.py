@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from helpers import wait_for
 
 import fastxmpp
 from fastxmpp import ConnectionFailed, Disconnected, StreamError, Timeout
@@ -20,15 +21,6 @@ STREAM_HEADER = (
 
 def plain(server: ScriptedServer, **extra):
     return {"host": server.host, "port": server.port, "tls": "disabled", "timeout": 5, **extra}
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def session_then(action):

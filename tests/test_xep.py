@@ -4,9 +4,9 @@ and a scripted peer that asks the client questions and answers its queries badly
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
+from helpers import wait_for
 
 import fastxmpp
 from fastxmpp import JID, IQError
@@ -263,15 +263,6 @@ def test_extensions_need_a_name():
 
 
 # -- a scripted peer --------------------------------------------------------------------------
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def plain(server: ScriptedServer):
