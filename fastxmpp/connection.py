@@ -13,9 +13,7 @@ Sent and received XML is logged at DEBUG level on the ``fastxmpp.xml`` logger.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 import queue
 import selectors
 import socket
@@ -29,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from OpenSSL import SSL
 
 from fastxmpp import transport
+from fastxmpp._ids import new_id
 from fastxmpp._inbox import QueueIterator
 from fastxmpp._loop import CallbackRunner, IOLoop, Timer
 from fastxmpp.errors import (
@@ -87,15 +86,9 @@ _MAX_REDIRECTS = 3
 #: GC's first generation fills (700 container objects, about 5 per stanza): with 64 KB reads,
 #: every batch outlived collections and was promoted, and full collections followed.
 _READ_SIZE = 16384
-_ids = itertools.count(1)
-_id_prefix = os.urandom(4).hex()
 
 
 _E = TypeVar("_E", bound=Extension)
-
-
-def _new_id() -> str:
-    return f"{_id_prefix}-{next(_ids)}"
 
 
 class _Future(Future):
@@ -504,7 +497,7 @@ class Connection:
         ``bodies``/``subjects`` add one text per language (``{lang: text}``, RFC 6121 5.2.3).
         """
         if id is None:
-            id = _new_id()
+            id = new_id()
         if bodies is None and subjects is None:
             stanza = message(to, body, type=type, id=id, subject=subject, thread=thread, lang=lang)
         else:
@@ -574,7 +567,7 @@ class Connection:
             raise ValueError("request() takes an <iq type='get'/> or <iq type='set'/>")
         iq_id = stanza.get("id")
         if not iq_id:
-            iq_id = _new_id()
+            iq_id = new_id()
             stanza.set("id", iq_id)
         future: Future = _Future(self._runner)
         self._iq_pending[iq_id] = (future, self._senders_for(stanza.get("to")))
@@ -1051,7 +1044,7 @@ class Connection:
             and self._ping_id is None
             and now - self._last_read >= self.ping_interval
         ):
-            self._ping_id = _new_id()
+            self._ping_id = new_id()
             ping = iq("get", Element(f"{{{PING_NS}}}ping"), id=self._ping_id)
             self._send_now(tostring(ping, default_namespace=CLIENT_NS))
             ping_id = self._ping_id

@@ -13,12 +13,11 @@ send, with one body and subject per language when asked.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any, overload
 
+from fastxmpp._ids import new_id
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
 from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
 from fastxmpp.jid import JID
@@ -32,13 +31,6 @@ log = logging.getLogger("fastxmpp.im")
 BODY = "{jabber:client}body"
 SUBJECT = "{jabber:client}subject"
 THREAD = "{jabber:client}thread"
-
-_ids = itertools.count(1)
-_id_prefix = os.urandom(4).hex()
-
-
-def _new_id() -> str:
-    return f"m{_id_prefix}-{next(_ids)}"
 
 
 class Message:
@@ -212,7 +204,7 @@ class Message:
         if type is None:
             type = self.stanza.get("type")
         to = sender.bare if type == "groupchat" else sender
-        options.setdefault("id", _new_id())
+        options.setdefault("id", new_id())
         stanza = build_message(
             to, body, type=type, thread=self.thread if thread is None else thread, **options
         )
