@@ -151,9 +151,10 @@ class Element:
                 _check_element(v)
         else:
             _check_element(value)
-        if _children_of(self) is None:
-            self._children = []
-        self._children[index] = value
+        children = _children_of(self)
+        if children is None:
+            children = self._children = []
+        children[index] = value
 
     def __delitem__(self, index: Union[int, slice]) -> None:
         children = _children_of(self)
@@ -182,9 +183,10 @@ class Element:
     def insert(self, index: int, element: Element) -> None:
         """Insert ``element`` as a child at position ``index``."""
         _check_element(element)
-        if _children_of(self) is None:
-            self._children = []
-        self._children.insert(index, element)
+        children = _children_of(self)
+        if children is None:
+            children = self._children = []
+        children.insert(index, element)
 
     def remove(self, element: Element) -> None:
         """Remove the child ``element`` (compared by identity); ValueError when absent."""
