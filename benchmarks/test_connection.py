@@ -189,15 +189,9 @@ RECEIVER, RECEIVER_PW = "receiver", "receiver-password"
 
 @pytest.fixture(scope="module")
 def prosody():
-    from fastxmpp.testing import ProsodyNotFound, ProsodyServer, allow_no_server
+    from fastxmpp.testing import ProsodyServer, start_or_skip
 
-    server = ProsodyServer(accounts={SENDER: SENDER_PW, RECEIVER: RECEIVER_PW})
-    try:
-        server.start()
-    except ProsodyNotFound:
-        if allow_no_server():
-            pytest.skip("Prosody is not installed (FASTXMPP_ALLOW_NO_SERVER=1)")
-        raise
+    server = start_or_skip(ProsodyServer(accounts={SENDER: SENDER_PW, RECEIVER: RECEIVER_PW}))
     with server:
         yield server
 

@@ -758,16 +758,20 @@ except ImportError:  # pragma: no cover - the module works without pytest
 
 if pytest is not None:
 
-    @pytest.fixture(scope="session")
-    def prosody() -> Iterator[ProsodyServer]:
-        """A started ProsodyServer shared by the session, with ``DEFAULT_ACCOUNTS``."""
-        server = ProsodyServer(accounts=DEFAULT_ACCOUNTS)
+    def start_or_skip(server: ProsodyServer) -> ProsodyServer:
+        """Start ``server`` for a test; without Prosody fail, or skip when
+        ``FASTXMPP_ALLOW_NO_SERVER=1`` says a missing server is acceptable here."""
         try:
-            server.start()
+            return server.start()
         except ProsodyNotFound:
             if allow_no_server():
                 pytest.skip("Prosody is not installed (FASTXMPP_ALLOW_NO_SERVER=1)")
             raise
+
+    @pytest.fixture(scope="session")
+    def prosody() -> Iterator[ProsodyServer]:
+        """A started ProsodyServer shared by the session, with ``DEFAULT_ACCOUNTS``."""
+        server = start_or_skip(ProsodyServer(accounts=DEFAULT_ACCOUNTS))
         try:
             yield server
         finally:
