@@ -142,7 +142,10 @@ def listening_ports(pid: int) -> set[tuple[str, int]]:
     """The TCP (v4 and v6) sockets process ``pid`` listens on, from /proc."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        with_target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        try:
+            with_target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:  # closed since listdir (a short-lived connection)
+            continue
         if with_target.startswith("socket:["):
             inodes.add(with_target[8:-1])
     found = set()
