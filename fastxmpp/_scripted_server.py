@@ -11,10 +11,10 @@ from __future__ import annotations
 import base64
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from fastxmpp.xml import Element, StreamOpen, StreamParserPy, StreamWriter
+from fastxmpp.xml import Element, StreamClose, StreamOpen, StreamParserPy, StreamWriter
 
 __all__ = ["ScriptedServer", "ClientLink"]
 
@@ -46,6 +46,19 @@ class ClientLink:
                 return None
             self._items.extend(self.parser.feed(data))
         return self._items.pop(0)
+
+    def stanzas(self) -> Iterator[Any]:
+        """The client's items until it closes the stream; its close is answered, as servers do."""
+        while (item := self.next()) is not None:
+            if isinstance(item, StreamClose):
+                self.send("</stream:stream>")
+                return
+            yield item
+
+    def until_closed(self) -> None:
+        """Ignore what the client sends until it closes the stream, then answer its close."""
+        for _ in self.stanzas():
+            pass
 
     def expect(self, kind: type, tag: str | None = None) -> Any:
         item = self.next()

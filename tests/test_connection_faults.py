@@ -11,7 +11,7 @@ from helpers import wait_for
 import fastxmpp
 from fastxmpp import ConnectionFailed, Disconnected, StreamError, Timeout
 from fastxmpp.testing import ScriptedServer
-from fastxmpp.xml import StreamClose, StreamOpen
+from fastxmpp.xml import StreamOpen
 
 STREAM_HEADER = (
     "<?xml version='1.0'?><stream:stream xmlns='jabber:client'"
@@ -33,10 +33,7 @@ def session_then(action):
     def script(link):
         link.login()
         action(link)
-        while (item := link.next()) is not None:
-            if isinstance(item, StreamClose):  # answer the client's close, as servers do
-                link.send("</stream:stream>")
-                return
+        for item in link.stanzas():  # the client's close is answered, as servers do
             if item.tag == "{jabber:client}iq" and item.find("{jabber:iq:roster}query"):
                 link.send(
                     f"<iq type='result' id='{item.get('id')}'>"

@@ -27,7 +27,7 @@ from fastxmpp import (
     XMPPError,
 )
 from fastxmpp.testing import ScriptedServer
-from fastxmpp.xml import E, Element, StreamClose, iq
+from fastxmpp.xml import E, Element, iq
 
 WAIT = 20  # seconds: generous, the machine is shared; no test relies on it running out
 ROSTER_NS = "jabber:iq:roster"
@@ -639,10 +639,7 @@ def test_hostile_input_is_logged_and_survived(caplog):
                 condition = error[0].tag.rpartition("}")[2] if error is not None else ""
                 answers[item.get("id")] = f"{item.get('type')} {condition}".strip()
         link.send("<message from='bob@localhost/phone'><body>end</body></message>")
-        while (item := link.next()) is not None:
-            if isinstance(item, StreamClose):
-                link.send("</stream:stream>")
-                return
+        link.until_closed()
 
     with ScriptedServer(script) as server:
         conn = scripted_connection(server)
@@ -696,10 +693,7 @@ def test_presences_kept_through_the_hostile_input():
             "<presence from='bob@localhost/desk'><priority>500</priority></presence>"
             "<message from='bob@localhost/phone'><body>end</body></message>"
         )
-        while (item := link.next()) is not None:
-            if isinstance(item, StreamClose):
-                link.send("</stream:stream>")
-                return
+        link.until_closed()
 
     with ScriptedServer(script) as server:
         conn = scripted_connection(server)
@@ -725,10 +719,7 @@ def test_a_refused_roster_fetch_fails_connect_and_leaves_nothing_running():
             f"<iq type='error' id='{get.get('id')}'><error type='cancel'>"
             "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
         )
-        while (item := link.next()) is not None:
-            if isinstance(item, StreamClose):
-                link.send("</stream:stream>")
-                return
+        link.until_closed()
 
     before = set(threading.enumerate())
     with ScriptedServer(script) as server:

@@ -25,7 +25,7 @@ from fastxmpp.xep.disco import (
 )
 from fastxmpp.xep.version import NS as VERSION_NS
 from fastxmpp.xep.version import SoftwareVersion, Version, parse_version
-from fastxmpp.xml import XML_NS, E, Element, StreamClose, StreamParserPy, iq, tostring
+from fastxmpp.xml import XML_NS, E, Element, StreamParserPy, iq, tostring
 
 DATA = "jabber:x:data"
 
@@ -288,10 +288,7 @@ def answering(questions: list[str], answers: list[Element]):
         link.login()
         for i, question in enumerate(questions):
             link.send(f"<iq type='get' id='q{i}'{question}</iq>")
-        while (item := link.next()) is not None:
-            if isinstance(item, StreamClose):
-                link.send("</stream:stream>")
-                return
+        for item in link.stanzas():
             if item.get("id", "").startswith("q"):
                 answers.append(item)
                 continue
