@@ -82,17 +82,16 @@ def occupant_count(info) -> int | None:
 def scan(conn, servers: list[str], throttle: Throttle, timeout: float) -> list[str]:
     """Discover the rooms of ``servers``; return the lines of the summary."""
 
-    def info(jid, node=None) -> Future:
+    def ask(query: Callable[..., Future], jid, node=None) -> Future:
+        """Start a disco query through the throttle of the target's domain."""
         domain = fastxmpp.JID(str(jid)).domain
-        return throttle.start(
-            domain, lambda: conn.disco.info_async(jid, node=node, timeout=timeout)
-        )
+        return throttle.start(domain, lambda: query(jid, node=node, timeout=timeout))
+
+    def info(jid, node=None) -> Future:
+        return ask(conn.disco.info_async, jid, node)
 
     def items(jid, node=None) -> Future:
-        domain = fastxmpp.JID(str(jid)).domain
-        return throttle.start(
-            domain, lambda: conn.disco.items_async(jid, node=node, timeout=timeout)
-        )
+        return ask(conn.disco.items_async, jid, node)
 
     lines: list[str] = []
     # 1. every server's items, and the server itself: the candidates for conference services

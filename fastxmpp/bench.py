@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fastxmpp
-from fastxmpp.xml import StreamParser, StreamParserPy, message, tostring
+from fastxmpp.xml import StreamOpen, StreamParser, StreamParserPy, message, tostring
 
 __all__ = ["quick_benchmarks", "server_roundtrip", "stream_bytes"]
 
@@ -56,7 +56,7 @@ def _parse_run(parser_class: type, count: int) -> Callable[[Update], float]:
         start = time.perf_counter()
         for n, chunk in enumerate(chunks):
             for item in parser.feed(chunk):
-                if item.__class__.__name__ == "StreamOpen":
+                if isinstance(item, StreamOpen):
                     continue
                 seen += item.get("from") is not None
                 if item.tag == message_tag:
