@@ -11,6 +11,8 @@ received, about a tenth of slixmpp's, and a message rate limited by the server):
   JID, as fast as the API takes them; the receiver's message callback counts them and the sum
   of their body lengths, and the round ends when the last one has arrived (both are checked
   after every round);
+* fastxmpp runs twice: the receiver's callback on its callback thread (the default), and as
+  an inline handler (``on(..., inline=True)``: on the I/O thread, no hand-over between threads);
 * per round: wall time (also the pytest-benchmark timing), ``time.process_time()`` of this
   process (both connections, every thread; Prosody's CPU is not in it), and Prosody's own CPU
   (utime + stime of ``/proc/<pid>/stat``, 10 ms resolution). ``extra_info`` holds the medians
@@ -29,8 +31,9 @@ to user callback):
   stanzas: 40% chat messages with a body and a chat state, 40% presences with a status and caps,
   20% empty IQ results) and one end-marker message;
 * the callbacks (message and presence) read ``from`` and, for messages, the body, as in
-  ``test_parse.py``. IQ results nobody waits for are dropped by both libraries before any user
-  callback, so the check after every round is: every message and presence arrived, with the
+  ``test_parse.py``; fastxmpp runs them on its callback thread, then as inline handlers.
+  IQ results nobody waits for are dropped by both libraries before any user callback, so
+  the check after every round is: every message and presence arrived, with the
   exact ``from`` and body lengths, then the marker (which, coming last, proves that the IQ
   results before it were processed too);
 * a round runs from sending ``go`` to the marker's callback; the rate counts every stanza
@@ -249,9 +252,11 @@ def _run_roundtrip(benchmark, label, server, setup, target, rounds):
 
 
 @pytest.mark.benchmark(group="roundtrip")
-def test_roundtrip_fastxmpp(benchmark, prosody, roundtrip_bodies):
+@pytest.mark.parametrize("inline", [False, True], ids=["callback-thread", "inline"])
+def test_roundtrip_fastxmpp(benchmark, prosody, roundtrip_bodies, inline):
     """fastxmpp: two :class:`fastxmpp.Connection` objects (each with its I/O and callback
-    thread), ``send_message`` from the main thread, a ``message`` callback on the receiver."""
+    thread), ``send_message`` from the main thread, a ``message`` callback on the receiver:
+    on its callback thread (the default), or on its I/O thread (``inline=True``)."""
     from fastxmpp.connection import Connection
 
     options = dict(
@@ -271,7 +276,7 @@ def test_roundtrip_fastxmpp(benchmark, prosody, roundtrip_bodies):
         if msg.get("from") == sender_jid[0]:
             inbox.add(msg.findtext(BODY) or "")
 
-    receiver.on("message", on_message)
+    receiver.on("message", on_message, inline=inline)
     with sender, receiver:
         sender_jid.append(str(sender.jid))
         receiver.send_presence()
@@ -288,6 +293,8 @@ def test_roundtrip_fastxmpp(benchmark, prosody, roundtrip_bodies):
             assert state.done.wait(WAIT), f"only {state.messages} messages arrived"
 
         label = "fastxmpp Connection ×2 (STARTTLS, one process)"
+        if inline:
+            label += ", inline handler"
         _run_roundtrip(benchmark, label, prosody, setup, target, rounds=5)
         inbox.check(roundtrip_bodies)
 
@@ -400,10 +407,12 @@ def _run_receive(benchmark, label, setup, target, rounds) -> None:
 
 
 @pytest.mark.benchmark(group="receive")
-def test_receive_fastxmpp(benchmark, push_peer, receive_corpus):
+@pytest.mark.parametrize("inline", [False, True], ids=["callback-thread", "inline"])
+def test_receive_fastxmpp(benchmark, push_peer, receive_corpus, inline):
     """fastxmpp: a :class:`fastxmpp.Connection` (``tls="disabled"``) with a message and a
     presence callback; the peer's bytes go socket -> I/O thread (recv, parse, route) ->
-    callback thread (dispatch) -> callback."""
+    callback thread (dispatch) -> callback, or with ``inline=True`` socket -> I/O thread
+    (recv, parse, route, callback)."""
     from fastxmpp.connection import Connection
 
     end = _pushpeer.SENTINEL_FROM
@@ -438,8 +447,8 @@ def test_receive_fastxmpp(benchmark, push_peer, receive_corpus):
         keepalive=None,
         ping_interval=None,
     )
-    conn.on("message", on_message)
-    conn.on("presence", on_presence)
+    conn.on("message", on_message, inline=inline)
+    conn.on("presence", on_presence, inline=inline)
     with conn:
 
         def setup():
@@ -452,7 +461,8 @@ def test_receive_fastxmpp(benchmark, push_peer, receive_corpus):
             assert st["done"].wait(WAIT), f"the end marker did not arrive: {st['tally']}"
             return st["tally"]
 
-        _run_receive(benchmark, "fastxmpp Connection (plain TCP)", setup, target, rounds=10)
+        label = "fastxmpp Connection (plain TCP)" + (", inline handlers" if inline else "")
+        _run_receive(benchmark, label, setup, target, rounds=10)
         receive_corpus.check(state["tally"])
 
 

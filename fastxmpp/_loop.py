@@ -58,6 +58,7 @@ class IOLoop:
         self._seq = itertools.count()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._ident: int | None = None  # the I/O thread's, once it runs
         self._started = False
         self._lock = threading.Lock()
 
@@ -79,6 +80,8 @@ class IOLoop:
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the I/O thread, soon; safe from any thread."""
         self._tasks.append((fn, args))
+        if self._ident == threading.get_ident():
+            return  # the loop runs its tasks before it waits again: no wake-up needed
         if not self._woken:
             self._woken = True
             try:
@@ -119,6 +122,7 @@ class IOLoop:
         self._stopping = True
 
     def _run(self) -> None:
+        self._ident = threading.get_ident()
         select = self._selector.select
         tasks = self._tasks
         while not self._stopping:

@@ -120,7 +120,7 @@ class Client:
         self._runner = CallbackRunner(name="fastxmpp-callbacks client", high_water=max_backlog)
         self._logins = ThreadPoolExecutor(login_workers, thread_name_prefix="fastxmpp-login")
         self._accounts: dict[JID, Account] = {}
-        self._handlers: list[tuple[str, Callable[..., Any], str | None, str | None]] = []
+        self._handlers: list[tuple[str, Callable[..., Any], str | None, str | None, bool]] = []
         self._lock = threading.RLock()
         self._closed = False
 
@@ -254,24 +254,29 @@ class Client:
         *,
         type: str | None = None,
         namespace: str | None = None,
+        inline: bool = False,
     ) -> Any:
         """Register ``callback(account, ...)`` for every account, now and later; a decorator too.
 
         ``name`` is a stanza kind or an event of the accounts' connections (as for
-        ``Connection.on``: the same ``type``/``namespace`` filters), or one of
-        :data:`CLIENT_EVENTS`. The callback gets the :class:`Account` first.
+        ``Connection.on``: the same ``type``/``namespace`` filters, and ``inline`` for message
+        and presence handlers: they then run on the I/O thread that all accounts share, so
+        they hold up every account while they run), or one of :data:`CLIENT_EVENTS`. The
+        callback gets the :class:`Account` first.
         """
         if callback is None:
-            return lambda fn: self.on(name, fn, type=type, namespace=namespace)
+            return lambda fn: self.on(name, fn, type=type, namespace=namespace, inline=inline)
         if not callable(callback):
             raise TypeError(f"callback must be callable, not {callback!r}")
+        if inline and name not in ("message", "presence"):
+            raise ValueError("inline=True is for message and presence handlers only")
         if name in CLIENT_EVENTS:
             if type is not None or namespace is not None:
                 raise ValueError(f"event {name!r} takes no type or namespace")
         elif name not in _STANZA_KINDS and name not in self._connection_events():
             known = sorted({*_STANZA_KINDS, *self._connection_events(), *CLIENT_EVENTS})
             raise ValueError(f"unknown stanza kind or event {name!r}: use one of {known}")
-        entry = (name, callback, type, namespace)
+        entry = (name, callback, type, namespace, inline)
         with self._lock:
             self._handlers.append(entry)
             accounts = list(self._accounts.values())
@@ -285,19 +290,19 @@ class Client:
         return frozenset(self._connection_class.EVENTS)
 
     def _register(self, account: Account, conn: Any, entry: tuple) -> None:
-        name, callback, type_, namespace = entry
+        name, callback, type_, namespace, inline = entry
 
         def bound(*args: Any) -> Any:
             return callback(account, *args)
 
         bound.__qualname__ = getattr(callback, "__qualname__", repr(callback))
         if name in _STANZA_KINDS:
-            conn.on(name, bound, type=type_, namespace=namespace)
+            conn.on(name, bound, type=type_, namespace=namespace, inline=inline)
         else:
             conn.on(name, bound)
 
     def _emit(self, event: str, *args: Any) -> None:
-        for name, callback, _, _ in list(self._handlers):
+        for name, callback, *_ in list(self._handlers):
             if name == event:
                 try:
                     self._runner.submit(callback, *args)

@@ -250,6 +250,10 @@ class Connection:
         self._runner.add_drain_listener(self._on_drained)
         self._handlers: dict[_Key, list[Callable[..., Any]]] = {}
         self._routes: dict[str, _Route] = {}  # stanza tag -> its handlers, rebuilt by on()/off()
+        # the same for inline handlers (run on the I/O thread): on(..., inline=True)
+        self._inline_handlers: dict[_Key, list[Callable[..., Any]]] = {}
+        self._inline_routes: dict[str, _Route] = {}
+        self._handlers_lock = threading.Lock()  # on()/off() from several threads at once
         self._iq_pending: dict[str, tuple[Future, frozenset[Any]]] = {}
         self._message_queues: list[queue.Queue[Any]] = []
         self._state = "new"  # new -> connecting -> ready -> closing -> closed
@@ -364,6 +368,7 @@ class Connection:
         *,
         type: str | None = None,
         namespace: str | None = None,
+        inline: bool = False,
     ) -> Any:
         """Register ``callback`` for stanzas of kind ``name`` or for an event; also a decorator.
 
@@ -384,9 +389,17 @@ class Connection:
         :class:`~fastxmpp.StanzaError` for an error reply. Such a handler takes precedence over
         an extension answering the same requests (``disco``, ``version``: see
         :mod:`fastxmpp.xep`). Requests nobody handles are answered ``service-unavailable``.
+
+        ``inline=True`` (message and presence handlers only) runs the handler on the I/O
+        thread as the stanza is read, ahead of whatever waits for the callback thread: no
+        hand-over between threads, which is most of what a stanza costs in a relay or a
+        counter. Such a handler must be quick and must not wait: ``request()``,
+        ``messages()`` and ``events()`` raise there (``send()`` and ``request_async()`` are
+        fine), and while it runs nothing is read or written, for this connection and for
+        every other one sharing its I/O thread (a :class:`~fastxmpp.Client`'s accounts).
         """
         if callback is None:
-            return lambda fn: self.on(name, fn, type=type, namespace=namespace)
+            return lambda fn: self.on(name, fn, type=type, namespace=namespace, inline=inline)
         if not callable(callback):
             raise TypeError(f"callback must be callable, not {callback!r}")
         if name in self.EVENTS:
@@ -402,24 +415,47 @@ class Connection:
                 "an iq handler answers requests: give type='get' or 'set' and the payload"
                 " namespace (results come back from request())"
             )
+        if inline and name not in ("message", "presence"):
+            raise ValueError("inline=True is for message and presence handlers only")
         key = (name, type, namespace)
-        self._handlers = {**self._handlers, key: [*self._handlers.get(key, ()), callback]}
-        self._routes = _build_routes(self._handlers)
+        with self._handlers_lock:  # copy, then swap: the I/O thread reads them without a lock
+            if inline:
+                handlers = self._inline_handlers
+                self._inline_handlers = {**handlers, key: [*handlers.get(key, ()), callback]}
+                self._inline_routes = _build_routes(self._inline_handlers)
+            else:
+                self._handlers = {**self._handlers, key: [*self._handlers.get(key, ()), callback]}
+                self._routes = _build_routes(self._handlers)
         return callback
 
-    def off(self, name: str, callback: Callable[..., Any], **keys: str | None) -> None:
-        """Remove a callback registered with :meth:`on` (same name, type and namespace)."""
-        key = (name, keys.get("type"), keys.get("namespace"))
-        handlers = [fn for fn in self._handlers.get(key, ()) if fn is not callback]
-        if len(handlers) == len(self._handlers.get(key, ())):
-            raise ValueError(f"{callback!r} is not registered for {key}")
-        new = dict(self._handlers)
-        if handlers:
-            new[key] = handlers
-        else:
-            del new[key]
-        self._handlers = new
-        self._routes = _build_routes(new)
+    def off(
+        self,
+        name: str,
+        callback: Callable[..., Any],
+        *,
+        type: str | None = None,
+        namespace: str | None = None,
+        inline: bool = False,
+    ) -> None:
+        """Remove a callback registered with :meth:`on` (same name, type, namespace, inline)."""
+        key = (name, type, namespace)
+        with self._handlers_lock:
+            registered = self._inline_handlers if inline else self._handlers
+            handlers = [fn for fn in registered.get(key, ()) if fn is not callback]
+            if len(handlers) == len(registered.get(key, ())):
+                where = " inline" if inline else ""
+                raise ValueError(f"{callback!r} is not registered{where} for {key}")
+            new = dict(registered)
+            if handlers:
+                new[key] = handlers
+            else:
+                del new[key]
+            if inline:
+                self._inline_handlers = new
+                self._inline_routes = _build_routes(new)
+            else:
+                self._handlers = new
+                self._routes = _build_routes(new)
 
     # -- extensions ----------------------------------------------------------------------------
 
@@ -587,6 +623,7 @@ class Connection:
         :class:`~fastxmpp.Timeout` after ``timeout`` seconds (default: the connection's),
         :class:`~fastxmpp.Disconnected` if the connection ends first.
         """
+        self._refuse_to_wait("request()")
         wait = self.timeout if timeout is None else timeout
         future = self.request_async(stanza)
         try:
@@ -595,6 +632,16 @@ class Connection:
             self._iq_pending.pop(stanza.get("id") or "", None)
             future.cancel()
             raise Timeout(f"no answer to IQ {stanza.get('id')} within {wait} s") from None
+
+    def _refuse_to_wait(self, what: str, *, callbacks: bool = False) -> None:
+        """Raise where ``what`` would wait for the thread it runs on: the I/O thread (an
+        inline handler) and, with ``callbacks``, the callback thread."""
+        if self._loop.in_loop_thread():
+            raise XMPPError(
+                f"{what} cannot wait in an inline handler: the I/O thread would wait for itself"
+            )
+        if callbacks and self._runner.in_runner_thread():
+            raise XMPPError(f"{what} cannot be iterated inside a callback: it would deadlock")
 
     def _senders_for(self, to: str | None) -> frozenset[Any]:
         """Who may answer a request sent to ``to`` (RFC 6120 sections 8.1.2.1, 10.3.3)."""
@@ -627,8 +674,7 @@ class Connection:
         it (or use it as a context manager) when done. Not for use inside a callback (it
         would wait for itself).
         """
-        if self._runner.in_runner_thread():
-            raise XMPPError("messages() cannot be iterated inside a callback: it would deadlock")
+        self._refuse_to_wait("messages()", callbacks=True)
         box: queue.Queue[Any] = queue.Queue(maxsize=self._runner.high_water)
         self._message_queues = [*self._message_queues, box]
         if self._state == "closed":
@@ -823,9 +869,13 @@ class Connection:
                 return
 
     def _route(self, items: list[Any]) -> None:
-        """Hand stanzas on: IQ answers to their futures, the rest to the callback thread."""
+        """Hand stanzas on: IQ answers to their futures, messages and presences to the inline
+        handlers at once, then (when anything waits for them there) to the callback thread."""
         batch: list[Element] = []
         handlers = self._handlers
+        routes = self._routes
+        inline = self._inline_routes
+        queues = self._message_queues
         for item in items:
             if not isinstance(item, Element):  # StreamClosed: handled after the batch
                 continue
@@ -840,17 +890,28 @@ class Connection:
                         batch = []
                     self._iq_request(item, kind_type, handlers)
                 continue
-            batch.append(item)
+            if inline:
+                route = inline.get(tag)
+                if route is not None:
+                    self._run_inline(route, item)
+            if tag in routes or (queues and tag == MESSAGE):
+                batch.append(item)
         if batch:
             self._submit_batch(batch)
 
+    def _run_inline(self, route: _Route, stanza: Element) -> None:
+        """On the I/O thread: the inline handlers for ``stanza`` (see :meth:`on`)."""
+        callbacks = route.plain if route.simple else route.select(stanza)
+        if not callbacks:
+            return
+        arg: Any = Message(stanza, self) if stanza.tag == MESSAGE else stanza
+        for fn in callbacks:
+            try:
+                fn(arg)
+            except Exception:
+                log.exception("inline handler %r failed", fn)
+
     def _submit_batch(self, batch: list[Element]) -> None:
-        if self._message_queues:
-            for el in batch:
-                if el.tag == MESSAGE:
-                    msg = Message(el, self)
-                    for box in self._message_queues:
-                        self._runner.submit(box.put, msg)
         self._runner.submit(self._dispatch, batch, weight=len(batch))
 
     def _iq_answer(self, stanza: Element, kind_type: str) -> None:
@@ -938,21 +999,23 @@ class Connection:
             pass
 
     def _dispatch(self, batch: list[Element]) -> None:
-        """On the callback thread: run the handlers for each stanza, in order."""
+        """On the callback thread: run the handlers for each stanza, in order; a message then
+        goes to the messages() iterators (so an iterator sees it after everything before it
+        was handled)."""
         routes = self._routes
         for stanza in batch:
+            is_message = stanza.tag == MESSAGE
+            arg: Any = Message(stanza, self) if is_message else stanza
             route = routes.get(stanza.tag)
-            if route is None:
-                continue
-            callbacks = route.plain if route.simple else route.select(stanza)
-            if not callbacks:
-                continue
-            arg: Any = Message(stanza, self) if stanza.tag == MESSAGE else stanza
-            for fn in callbacks:
-                try:
-                    fn(arg)
-                except Exception:
-                    log.exception("handler %r failed", fn)
+            if route is not None:
+                for fn in route.plain if route.simple else route.select(stanza):
+                    try:
+                        fn(arg)
+                    except Exception:
+                        log.exception("handler %r failed", fn)
+            if is_message:
+                for box in self._message_queues:
+                    box.put(arg)
 
     def _emit(self, event: str, *args: Any) -> None:
         for handler in self._handlers.get((event, None, None), ()):

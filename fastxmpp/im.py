@@ -41,7 +41,7 @@ from typing import Any, Union
 from fastxmpp._inbox import QueueIterator
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
 from fastxmpp.connection import Connection
-from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
+from fastxmpp.errors import InvalidJID, StanzaError
 from fastxmpp.jid import JID
 from fastxmpp.message import Message
 from fastxmpp.presence import SHOWS, Presence, PresenceTracker, build_presence
@@ -161,7 +161,10 @@ class IMConnection(Connection):
         # before any user handler: the state is current when theirs run
         self.on("iq", self._on_roster_push, type="set", namespace="jabber:iq:roster")
         self.on("presence", self._on_presence)
-        self.on("message", self._on_message)
+        # messages go to the callback thread for events() only while an iterator asks for
+        # them (see _watch_messages): a relay with inline handlers skips that thread
+        self._message_events = False
+        self._offer_message = self._on_message  # one bound method: off() compares identity
         self.on("disconnected", self._on_disconnected)
 
     def __repr__(self) -> str:
@@ -410,8 +413,7 @@ class IMConnection(Connection):
         raises :class:`~fastxmpp.Timeout` when nothing came for ``timeout`` seconds, and may
         be called again. Not for use inside a callback (it would wait for itself).
         """
-        if self._runner.in_runner_thread():
-            raise XMPPError("events() cannot be iterated inside a callback: it would deadlock")
+        self._refuse_to_wait("events()", callbacks=True)
         known = self.EVENTS | _STANZA_EVENTS
         unknown = set(names) - known
         if unknown:
@@ -421,6 +423,7 @@ class IMConnection(Connection):
         box = _EventBox(frozenset(names or self.EVENTS), self._runner.high_water)
         with self._event_boxes_lock:
             self._event_boxes = [*self._event_boxes, box]
+            self._watch_messages()
         if self._state == "closed":
             box.queue.put(None)
         return EventIterator(self, box, timeout)
@@ -432,12 +435,21 @@ class IMConnection(Connection):
                 box.queue.put((event, args))
 
     def _on_message(self, msg: Message) -> None:
-        if self._event_boxes:
-            self._offer("message", (msg,))
+        self._offer("message", (msg,))
+
+    def _watch_messages(self) -> None:
+        """Register _on_message while an events() iterator wants messages (lock held)."""
+        wanted = any("message" in box.names for box in self._event_boxes)
+        if wanted and not self._message_events:
+            self.on("message", self._offer_message)
+        elif self._message_events and not wanted:
+            self.off("message", self._offer_message)
+        self._message_events = wanted
 
     def _remove_event_box(self, box: _EventBox) -> None:
         with self._event_boxes_lock:
             self._event_boxes = [b for b in self._event_boxes if b is not box]
+            self._watch_messages()
 
     def _emit(self, event: str, *args: Any) -> None:
         """Deliver an event on the callback thread: at once when already there (so that the

@@ -65,6 +65,25 @@ def test_handlers_registered_later_reach_existing_accounts(prosody, prosody_acco
         assert got.get(timeout=10) is bob
 
 
+def test_inline_handlers_run_on_the_shared_io_thread(prosody, prosody_account):
+    a, b = prosody_account("ia"), prosody_account("ib")
+    with Client(**options(prosody)) as client:
+        got: queue.Queue = queue.Queue()
+        client.on(
+            "message",
+            lambda account, msg: got.put((account, msg.body, threading.current_thread().name)),
+            inline=True,
+        )
+        with pytest.raises(ValueError, match="inline"):
+            client.on("account_added", lambda account: None, inline=True)
+        alice = client.add_account(a.jid, a.password)
+        bob = client.add_account(b.jid, b.password)
+        alice.send_message(bob.connection.jid, "inline")
+        account, body, thread = got.get(timeout=10)
+        assert (account, body) == (bob, "inline")
+        assert thread == client._loop._thread.name
+
+
 def test_a_failing_account_does_not_disturb_the_others(prosody, prosody_account):
     a, b = prosody_account("fa"), prosody_account("fb")
     failed: queue.Queue = queue.Queue()

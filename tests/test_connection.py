@@ -281,6 +281,136 @@ def test_handlers_by_type_and_namespace(pair):
     assert sorted(seen) == ["chat", "normal", "ns"]
 
 
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_inline_handlers_run_on_the_io_thread_first_and_in_order(pair):
+    a, b = pair
+    inline, queued = [], []
+    b.on(
+        "message",
+        lambda m: inline.append((threading.current_thread().name, m.body)),
+        inline=True,
+    )
+    b.on("message", lambda m: queued.append((threading.current_thread().name, m.body)))
+    for i in range(30):
+        a.send_message(b.jid, f"m{i}")
+    assert wait_until(lambda: len(queued) == 30)
+    bodies = [f"m{i}" for i in range(30)]
+    assert [body for _, body in inline] == bodies
+    assert [body for _, body in queued] == bodies
+    assert {name for name, _ in inline} == {b._loop._thread.name}
+    assert {name for name, _ in queued} == {b._runner._thread.name}
+
+
+def test_inline_handlers_go_on_while_the_callback_thread_is_busy(pair):
+    a, b = pair
+    release = threading.Event()
+    inline = []
+    b.on("message", lambda m: release.wait(10), type="headline")  # blocks the callback thread
+    b.on("message", lambda m: inline.append(m.body), type="chat", inline=True)
+    a.send_message(b.jid, "block", type="headline")
+    for i in range(5):
+        a.send_message(b.jid, f"c{i}")
+    try:
+        assert wait_until(lambda: len(inline) == 5)
+        assert inline == [f"c{i}" for i in range(5)]
+    finally:
+        release.set()
+
+
+def test_inline_presence_handler_and_filters(pair):
+    a, b = pair
+    seen = []
+    b.on("presence", lambda p: seen.append(p.get("type")), type="unavailable", inline=True)
+    b.on("message", lambda m: seen.append("ns"), namespace="urn:example:payload", inline=True)
+    msg = fastxmpp.xml.message(b.jid, "x")
+    msg.append(E("{urn:example:payload}thing"))
+    a.send_message(b.jid, "no payload")
+    a.send(msg)
+    a.send(presence(to=b.jid, type="unavailable"))
+    assert wait_until(lambda: len(seen) == 2)
+    assert seen == ["ns", "unavailable"]
+
+
+def test_inline_handlers_may_send_but_not_wait(pair):
+    a, b = pair
+    outcomes = []
+
+    def on_message(m) -> None:
+        m.reply(f"echo {m.body}")  # sending from the I/O thread is fine
+        outcomes.append(b.request_async(iq("get", E("{urn:xmpp:ping}ping"))))
+        for wait in (
+            lambda: b.request(iq("get", E("{urn:xmpp:ping}ping"))),
+            lambda: b.messages(),
+            lambda: b.events(),
+        ):
+            try:
+                wait()
+            except XMPPError as exc:
+                outcomes.append(str(exc))
+
+    b.on("message", on_message, inline=True)
+    with a.messages(timeout=5) as replies:
+        a.send_message(b.jid, "hi")
+        assert next(replies).body == "echo hi"
+    assert wait_until(lambda: len(outcomes) == 4)
+    assert outcomes[0].result(5).get("type") == "result"
+    for text in outcomes[1:]:
+        assert "inline handler" in text
+
+
+def test_inline_handlers_that_raise_are_logged(pair, caplog):
+    a, b = pair
+    got = []
+    b.on("message", lambda m: 1 / 0, inline=True)
+    b.on("message", lambda m: got.append(m.body), inline=True)
+    with caplog.at_level(logging.ERROR, logger="fastxmpp"):
+        a.send_message(b.jid, "1")
+        a.send_message(b.jid, "2")
+        assert wait_until(lambda: len(got) == 2)
+    assert got == ["1", "2"] and b.connected
+    assert any("inline handler" in r.getMessage() for r in caplog.records)
+
+
+def test_inline_registration_rules(pair):
+    a, b = pair
+
+    def handler(stanza) -> None:
+        pass
+
+    for name, keys in (("iq", {"type": "get", "namespace": VERSION_NS}), ("disconnected", {})):
+        with pytest.raises(ValueError, match="inline"):
+            b.on(name, handler, inline=True, **keys)
+    b.on("message", handler, type="chat", inline=True)
+    with pytest.raises(ValueError):  # registered inline, not on the callback thread
+        b.off("message", handler, type="chat")
+    b.off("message", handler, type="chat", inline=True)
+    with pytest.raises(ValueError):
+        b.off("message", handler, type="chat", inline=True)
+    assert b._inline_routes == {}
+
+
+def test_messages_reach_the_callback_thread_only_for_its_handlers(pair):
+    """With inline handlers alone, messages skip the callback thread, unless an events() or
+    messages() iterator (or a queued handler) wants them."""
+    a, b = pair
+    inline = []
+    b.on("message", lambda m: inline.append(m.body), inline=True)
+    assert "{jabber:client}message" not in b._routes
+    with b.events("message", timeout=5) as events:
+        assert "{jabber:client}message" in b._routes
+        a.send_message(b.jid, "one")
+        assert next(events)[1][0].body == "one"
+    assert "{jabber:client}message" not in b._routes
+    a.send_message(b.jid, "two")
+    assert wait_until(lambda: inline == ["one", "two"])
+
+
 def test_iq_round_trip_between_accounts(pair):
     a, b = pair
 
