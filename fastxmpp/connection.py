@@ -890,26 +890,21 @@ class Connection:
                         batch = []
                     self._iq_request(item, kind_type, handlers)
                 continue
-            if inline:
+            if inline:  # the inline handlers, right here (a method call per stanza costs)
                 route = inline.get(tag)
                 if route is not None:
-                    self._run_inline(route, item)
+                    callbacks = route.plain if route.simple else route.select(item)
+                    if callbacks:
+                        arg: Any = Message(item, self) if tag == MESSAGE else item
+                        for fn in callbacks:
+                            try:
+                                fn(arg)
+                            except Exception:
+                                log.exception("inline handler %r failed", fn)
             if tag in routes or (queues and tag == MESSAGE):
                 batch.append(item)
         if batch:
             self._submit_batch(batch)
-
-    def _run_inline(self, route: _Route, stanza: Element) -> None:
-        """On the I/O thread: the inline handlers for ``stanza`` (see :meth:`on`)."""
-        callbacks = route.plain if route.simple else route.select(stanza)
-        if not callbacks:
-            return
-        arg: Any = Message(stanza, self) if stanza.tag == MESSAGE else stanza
-        for fn in callbacks:
-            try:
-                fn(arg)
-            except Exception:
-                log.exception("inline handler %r failed", fn)
 
     def _submit_batch(self, batch: list[Element]) -> None:
         self._runner.submit(self._dispatch, batch, weight=len(batch))
