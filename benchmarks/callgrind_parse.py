@@ -1,0 +1,244 @@
+"""Deterministic per-stanza cost of the stream parsers: instructions (callgrind) and memory.
+
+Wall-clock timings of a shared or small VM vary by tens of percent from run to run; the number
+of instructions executed does not, so this is the figure to compare two versions of the parser
+by. For each configuration the script runs itself under ``valgrind --tool=callgrind`` twice,
+on ``N1`` and ``N2`` stanzas of the same corpus (``corpus.generate(mix=...)``, written to a file
+beforehand so that generating it is not counted), fed in 4 KiB reads, and reports
+
+    (instructions(N2) - instructions(N1)) / (N2 - N1)
+
+so that start-up, imports and warm-up cancel out. Configurations:
+
+* ``elements``: ``parser.feed(chunk)`` only; the stanzas are counted and dropped (the benchmarks'
+  "elements only counted" row);
+* ``handler``: every stanza goes to the benchmarks' handler (``get("from")``, and for messages
+  ``findtext("{jabber:client}body")``), then is dropped.
+
+``--memory`` adds, without valgrind, the bytes and blocks allocated per stanza while all the
+stanzas of a run are kept alive: tracemalloc (Python's allocators; memory a C extension takes
+with ``malloc`` is not seen), the number of pymalloc blocks (``sys.getallocatedblocks``), and
+glibc's ``mallinfo2`` (C-level ``malloc``, which also serves Python objects over 512 bytes, but
+not pymalloc's arenas), each over N2 - N1 stanzas as above. Run::
+
+    python benchmarks/callgrind_parse.py                  # compiled parser, basic mix
+    python benchmarks/callgrind_parse.py --parser py --memory
+    python benchmarks/callgrind_parse.py --mix rich --n 2000 6000
+
+Needs valgrind for the instruction counts (``--no-callgrind`` skips them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tempfile
+import tracemalloc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+MESSAGE = "{jabber:client}message"
+BODY = "{jabber:client}body"
+
+
+class _Tally:
+    __slots__ = ("stanzas", "messages", "from_chars", "body_chars", "other")
+
+    def __init__(self) -> None:
+        self.stanzas = self.messages = self.from_chars = self.body_chars = self.other = 0
+
+
+def _handler(tally: _Tally):
+    """The benchmarks' handler (benchmarks/test_parse.py, make_element_handler)."""
+
+    def handle(el) -> None:
+        tally.stanzas += 1
+        tally.from_chars += len(el.get("from"))
+        if el.tag == MESSAGE:
+            body = el.findtext(BODY)
+            if body:
+                tally.messages += 1
+                tally.body_chars += len(body)
+
+    return handle
+
+
+def _parser_class(which: str):
+    import fastxmpp.xml as fx
+
+    if which == "c":
+        if fx.StreamParserC is None:
+            sys.exit("the compiled parser is not available (extension not built?)")
+        return fx.StreamParserC, (fx.StreamOpen, fx.StreamClose)
+    return fx.StreamParserPy, (fx.StreamOpen, fx.StreamClose)
+
+
+def _run(chunks: list[bytes], which: str, config: str, keep: list | None = None) -> _Tally:
+    cls, non_stanza = _parser_class(which)
+    parser = cls()
+    tally = _Tally()
+    feed = parser.feed
+    if config == "elements":
+        for chunk in chunks:
+            items = feed(chunk)
+            tally.other += len(items)
+            if keep is not None:
+                keep.extend(items)
+        return tally
+    handle = _handler(tally)
+    for chunk in chunks:
+        for item in feed(chunk):
+            if isinstance(item, non_stanza):
+                tally.other += 1
+            else:
+                handle(item)
+                if keep is not None:
+                    keep.append(item)
+    return tally
+
+
+def _worker(path: str, which: str, config: str) -> None:
+    """Under valgrind: parse the chunks stored in ``path``."""
+    with open(path, "rb") as f:
+        chunks, n = pickle.load(f)
+    tally = _run(chunks, which, config)
+    got = tally.other - 1 if config == "elements" else tally.stanzas
+    if got != n:
+        sys.exit(f"saw {got} stanzas, expected {n}")
+
+
+def _write_corpus(directory: str, n: int, mix: str) -> tuple[str, list[bytes]]:
+    import corpus as corpus_mod
+
+    c = corpus_mod.generate(n, mix=mix)
+    path = os.path.join(directory, f"corpus-{mix}-{n}.pickle")
+    with open(path, "wb") as f:
+        pickle.dump((c.chunks, n), f)
+    return path, c.chunks
+
+
+def _instructions(path: str, which: str, config: str) -> int:
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        path,
+        which,
+        config,
+    ]
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        sys.exit(f"valgrind run failed:\n{done.stderr[-2000:]}")
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        sys.exit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def _mallinfo_bytes() -> int | None:
+    """glibc's count of bytes in use (heap + mmap'd blocks), or None elsewhere."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError):
+        return None
+
+    class _Mallinfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in (
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            )
+        ]
+
+    mallinfo2.restype = _Mallinfo2
+    info = mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def _memory(chunks: list[bytes], which: str, config: str) -> tuple[int, int, int | None]:
+    """(tracemalloc bytes, allocated blocks, malloc bytes) held by the kept stanzas."""
+    _run(chunks[:4], which, config)  # warm up caches of names etc.
+    gc.collect()
+    gc.disable()
+    try:
+        keep: list = []
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        _run(chunks, which, config, keep)
+        traced = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()  # (its own bookkeeping is malloc'd: not in the run below)
+        del keep
+        gc.collect()
+        keep = []
+        blocks0 = sys.getallocatedblocks()
+        heap0 = _mallinfo_bytes()
+        _run(chunks, which, config, keep)
+        blocks = sys.getallocatedblocks() - blocks0
+        heap1 = _mallinfo_bytes()
+        del keep
+    finally:
+        gc.enable()
+    return traced, blocks, None if heap0 is None or heap1 is None else heap1 - heap0
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
+        _worker(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--parser", choices=("c", "py"), default="c")
+    ap.add_argument("--mix", choices=("basic", "rich"), default="basic")
+    ap.add_argument("--n", type=int, nargs=2, default=(1000, 5000), metavar=("N1", "N2"))
+    ap.add_argument("--config", choices=("elements", "handler"), action="append")
+    ap.add_argument("--memory", action="store_true", help="also bytes allocated per stanza")
+    ap.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
+    args = ap.parse_args()
+    configs = args.config or ["elements", "handler"]
+    n1, n2 = args.n
+    if not 0 <= n1 < n2:
+        ap.error("need 0 <= N1 < N2")
+    with tempfile.TemporaryDirectory() as tmp:
+        path1, chunks1 = _write_corpus(tmp, n1, args.mix)
+        path2, chunks2 = _write_corpus(tmp, n2, args.mix)
+        d = n2 - n1
+        print(f"parser={args.parser} mix={args.mix} N={n1},{n2} (per stanza: difference / {d})")
+        for config in configs:
+            line = f"{config:9}"
+            if not args.no_callgrind:
+                i1 = _instructions(path1, args.parser, config)
+                i2 = _instructions(path2, args.parser, config)
+                line += f"  instructions/stanza {(i2 - i1) / d:9.1f}"
+            if args.memory:
+                t1, b1, h1 = _memory(chunks1, args.parser, config)
+                t2, b2, h2 = _memory(chunks2, args.parser, config)
+                line += f"  tracemalloc bytes/stanza {(t2 - t1) / d:7.1f}"
+                line += f"  blocks/stanza {(b2 - b1) / d:5.2f}"
+                if h1 is not None and h2 is not None:
+                    line += f"  malloc bytes/stanza {(h2 - h1) / d:7.1f}"
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
