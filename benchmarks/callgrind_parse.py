@@ -19,11 +19,11 @@ start-up. Configurations:
 * ``handler``: every stanza goes to the benchmarks' handler (``get("from")``, and for messages
   ``findtext("{jabber:client}body")``), then is dropped.
 
-``--memory`` adds, without valgrind, the bytes and blocks allocated per stanza while all the
-stanzas of a run are kept alive: tracemalloc (Python's allocators; memory a C extension takes
-with ``malloc`` is not seen), the number of pymalloc blocks (``sys.getallocatedblocks``), and
-glibc's ``mallinfo2`` (C-level ``malloc``, which also serves Python objects over 512 bytes, but
-not pymalloc's arenas), each over N2 - N1 stanzas as above. Run::
+``--memory`` adds what the stanzas of a parse hold while all are kept alive, per stanza (the
+same difference): the bytes and blocks tracemalloc sees (Python's allocators; memory a C
+extension takes with ``malloc`` is not seen), and the bytes glibc's ``malloc`` has handed out
+in a run with ``PYTHONMALLOC=malloc`` (everything, each block with malloc's own overhead; 0
+where ``mallinfo2`` is missing). Run::
 
     python benchmarks/callgrind_parse.py                  # compiled parser, basic mix
     python benchmarks/callgrind_parse.py --parser py --memory
@@ -125,14 +125,14 @@ def _worker(path: str, which: str, config: str) -> None:
         sys.exit(f"saw {got} stanzas, expected {n}")
 
 
-def _write_corpus(directory: str, n: int, mix: str) -> tuple[str, list[bytes]]:
+def _write_corpus(directory: str, n: int, mix: str) -> str:
     import corpus as corpus_mod
 
     c = corpus_mod.generate(n, mix=mix)
     path = os.path.join(directory, f"corpus-{mix}-{n}.pickle")
     with open(path, "wb") as f:
         pickle.dump((c.chunks, n), f)
-    return path, c.chunks
+    return path
 
 
 def _instructions(path: str, which: str, config: str, layout: int = 0) -> int:
@@ -193,35 +193,53 @@ def _mallinfo_bytes() -> int | None:
     return info.uordblks + info.hblkhd
 
 
-def _memory(chunks: list[bytes], which: str, config: str) -> tuple[int, int, int | None]:
-    """(tracemalloc bytes, allocated blocks, malloc bytes) held by the kept stanzas."""
-    _run(chunks[:4], which, config)  # warm up caches of names etc.
+def _memory_worker(path: str, which: str, config: str) -> None:
+    """Print what the stanzas of one parse hold while kept alive: with PYTHONMALLOC=malloc,
+    the bytes glibc has handed out (everything, C-level malloc included); else the bytes and
+    blocks tracemalloc sees (Python's allocators)."""
+    with open(path, "rb") as f:
+        chunks, _ = pickle.load(f)
+    _run(chunks[:2], which, config)  # imports, caches of names
     gc.collect()
     gc.disable()
-    try:
-        keep: list = []
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        _run(chunks, which, config, keep)
-        traced = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()  # (its own bookkeeping is malloc'd: not in the run below)
-        del keep
-        gc.collect()
-        keep = []
-        blocks0 = sys.getallocatedblocks()
+    keep: list = [None] * 1_000_000  # no growth of ``keep`` during the run
+    del keep[:]
+    if os.environ.get("PYTHONMALLOC") == "malloc":
         heap0 = _mallinfo_bytes()
         _run(chunks, which, config, keep)
-        blocks = sys.getallocatedblocks() - blocks0
         heap1 = _mallinfo_bytes()
-        del keep
-    finally:
-        gc.enable()
-    return traced, blocks, None if heap0 is None or heap1 is None else heap1 - heap0
+        print(0 if heap0 is None or heap1 is None else heap1 - heap0, 0)
+        return
+    tracemalloc.start()
+    _run(chunks, which, config, keep)
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    traces = [t for t in snapshot.traces if t.size]
+    print(sum(t.size for t in traces), len(traces))
+
+
+def _memory(path: str, which: str, config: str) -> tuple[int, int, int]:
+    """(traced bytes, traced blocks, heap bytes) the stanzas of one parse of ``path`` hold."""
+    result = []
+    for malloc in (False, True):
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        env.pop("PYTHONMALLOC", None)
+        if malloc:
+            env["PYTHONMALLOC"] = "malloc"
+        cmd = [sys.executable, os.path.abspath(__file__), "--memory-worker", path, which, config]
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            sys.exit(f"memory run failed:\n{done.stderr[-2000:]}")
+        result.append([int(x) for x in done.stdout.split()])
+    return result[0][0], result[0][1], result[1][0]
 
 
 def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--worker":
         _worker(sys.argv[2], sys.argv[3], sys.argv[4])
+        return
+    if len(sys.argv) == 5 and sys.argv[1] == "--memory-worker":
+        _memory_worker(sys.argv[2], sys.argv[3], sys.argv[4])
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parser", choices=("c", "py"), default="c")
@@ -243,8 +261,8 @@ def main() -> None:
     if not 0 <= n1 < n2:
         ap.error("need 0 <= N1 < N2")
     with tempfile.TemporaryDirectory() as tmp:
-        path1, chunks1 = _write_corpus(tmp, n1, args.mix)
-        path2, chunks2 = _write_corpus(tmp, n2, args.mix)
+        path1 = _write_corpus(tmp, n1, args.mix)
+        path2 = _write_corpus(tmp, n2, args.mix)
         d = n2 - n1
         print(f"parser={args.parser} mix={args.mix} N={n1},{n2} (per stanza: difference / {d})")
         for config in configs:
@@ -262,12 +280,12 @@ def main() -> None:
                 if len(counts) > 1:
                     line += f" ({counts[0]:.1f}..{counts[-1]:.1f})"
             if args.memory:
-                t1, b1, h1 = _memory(chunks1, args.parser, config)
-                t2, b2, h2 = _memory(chunks2, args.parser, config)
-                line += f"  tracemalloc bytes/stanza {(t2 - t1) / d:7.1f}"
-                line += f"  blocks/stanza {(b2 - b1) / d:5.2f}"
-                if h1 is not None and h2 is not None:
-                    line += f"  malloc bytes/stanza {(h2 - h1) / d:7.1f}"
+                t1, b1, h1 = _memory(path1, args.parser, config)
+                t2, b2, h2 = _memory(path2, args.parser, config)
+                line += f"  traced bytes/stanza {(t2 - t1) / d:6.1f}"
+                line += f" in {(b2 - b1) / d:5.2f} blocks"
+                if h2:
+                    line += f"  heap bytes/stanza {(h2 - h1) / d:6.1f}"
             print(line, flush=True)
 
 
