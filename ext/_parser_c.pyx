@@ -15,6 +15,7 @@ for rule: same items, same error conditions; the test suite runs against both.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport malloc, realloc, free
@@ -242,7 +243,8 @@ cdef struct Open:
 # (Element._materialize); get() and findtext() on the stanza read the records in place. Since
 # the bytes were validated, building needs no checks: a name is the object recorded, a value is
 # decoded from its span. The stanza's own attributes are the first LazyAttrs (0 .. nsattrs - 1),
-# in document order.
+# in document order; so a stanza allocates three blocks: the Element, the _LazyStanza, and one
+# block for the records and the bytes, of exactly their size.
 
 cdef struct LazyNode:         # one element below the stanza, in document order
     PyObject* tag             # its Clark name (an owned reference)
@@ -257,9 +259,6 @@ cdef struct LazyAttr:
     PyObject* name            # its Clark name (an owned reference)
     Py_ssize_t vs, ve         # the value: a span of the stanza bytes
     unsigned int flags
-
-cdef enum:
-    LAZY_INLINE_WORDS = 64    # 512 bytes inside a _LazyStanza: most stanzas need no malloc
 
 cdef enum:
     MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
@@ -565,8 +564,9 @@ cdef class _LazyStanza(_Lazy):
     cdef LazyAttr* attrs
     cdef const unsigned char* data
     cdef Py_ssize_t nattrs, nsattrs, lo
-    cdef void* block          # nodes, then attributes, then bytes: ``small`` or malloc'd
-    cdef Py_ssize_t small[LAZY_INLINE_WORDS]
+    # nodes, then attributes, then bytes, in one block of exactly their size (from Python's
+    # allocator: small blocks come from its pools, as the object itself does)
+    cdef void* block
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -574,8 +574,7 @@ cdef class _LazyStanza(_Lazy):
             Py_XDECREF(self.nodes[i].tag)
         for i in range(self.nattrs):
             Py_XDECREF(self.attrs[i].name)
-        if self.block != <void*>self.small:
-            free(self.block)
+        PyMem_Free(self.block)
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
@@ -2142,13 +2141,9 @@ cdef class StreamParserC:
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
         cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
-        cdef char* block
-        if size <= sizeof(lazy.small):
-            block = <char*>lazy.small
-        else:
-            block = <char*>malloc(size)
-            if block == NULL:
-                raise MemoryError()
+        cdef char* block = <char*>PyMem_Malloc(size)
+        if block == NULL:
+            raise MemoryError()
         memcpy(block, self.lnodes, nodes_size)
         memcpy(block + nodes_size, self.lattrs, attrs_size)
         memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)
