@@ -399,6 +399,9 @@ def _make_attrib(element: Element) -> dict[str, str]:
     ``_lazy``, or empty."""
     lazy = element._lazy
     attrib: dict[str, str] = {} if lazy is None else lazy.build_attrib()
+    made = element._attrib
+    if made is not None:  # by another thread, while a collection that building set off ran
+        return made
     element._attrib = attrib
     _settle(element)
     return attrib
