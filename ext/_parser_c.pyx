@@ -15,12 +15,13 @@ for rule: same items, same error conditions; the test suite runs against both.
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy, memmove, memcmp
 
-from fastxmpp._xmlcore_c cimport Element
+from fastxmpp._xmlcore_c cimport Element, _Lazy
 
 from fastxmpp._events import StreamClose, StreamOpen
 from fastxmpp._limits import (
@@ -230,16 +231,20 @@ cdef struct Open:
     Py_ssize_t qs, qe        # qualified name span in the buffer (stanza levels)
     Py_ssize_t nbind         # bindings in force before this element
 
-# -- lazy children ------------------------------------------------------------------------------
+# -- lazy stanzas -------------------------------------------------------------------------------
 #
-# A stanza is handed out as an Element whose attributes are built, but whose children are only
-# *described*: while the scanner reads the stanza it checks everything exactly as before (UTF-8,
-# characters, names, namespaces, well-formedness, limits) and, for each element below the
-# stanza, writes a record instead of building an Element. When the stanza ends, the records and
-# a copy of the stanza's bytes go into a _LazyChildren, which the stanza keeps in ``_lazy``.
-# Its children are built from them the first time anything reads them (Element._materialize);
-# findtext() on the stanza reads the records in place. Since the bytes were validated, building
-# needs no checks: a name is the object recorded, a value is decoded from its span.
+# A stanza is handed out as an Element whose own attributes and children are only *described*:
+# while the scanner reads the stanza it checks everything exactly as before (UTF-8, characters,
+# names, namespaces, well-formedness, limits) and writes records instead of building objects:
+# a LazyAttr for each attribute of the stanza, a LazyNode (and LazyAttrs) for each element below
+# it. When the stanza ends, the records and a copy of the stanza's bytes go into a _LazyStanza,
+# which the stanza keeps in ``_lazy``. Its attribute dict is built the first time something
+# reads or changes it (Element.attrib), its children the first time anything reads them
+# (Element._materialize); get() and findtext() on the stanza read the records in place. Since
+# the bytes were validated, building needs no checks: a name is the object recorded, a value is
+# decoded from its span. The stanza's own attributes are the first LazyAttrs (0 .. nsattrs - 1),
+# in document order; so a stanza allocates three blocks: the Element, the _LazyStanza, and one
+# block for the records and the bytes, of exactly their size.
 
 cdef struct LazyNode:         # one element below the stanza, in document order
     PyObject* tag             # its Clark name (an owned reference)
@@ -254,9 +259,6 @@ cdef struct LazyAttr:
     PyObject* name            # its Clark name (an owned reference)
     Py_ssize_t vs, ve         # the value: a span of the stanza bytes
     unsigned int flags
-
-cdef enum:
-    LAZY_INLINE_WORDS = 64    # 512 bytes inside a _LazyChildren: most stanzas need no malloc
 
 cdef enum:
     MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
@@ -549,21 +551,22 @@ cdef object _intern_uri(object uri):
     return uri
 
 
-@cython.final
-@cython.freelist(64)
-cdef class _LazyChildren:
-    """The children of a first-level element, validated but not built (see LazyNode above).
+@cython.final  # (no freelist: Cython keeps those for base types)
+cdef class _LazyStanza(_Lazy):
+    """A stanza's attributes and children, validated but not built (see LazyNode above).
 
     Spans are offsets from the stanza's '<'; ``data`` holds the stanza bytes from offset ``lo``.
-    It is immutable: build() makes new Elements each time it is called (Element calls it once).
-    No Python objects besides the names (strings) are held, so it is not tracked by the GC."""
+    It is immutable: build() and build_attrib() make new objects each time they are called
+    (Element calls each once). No Python objects besides the names (strings) are held, so it is
+    not tracked by the GC."""
 
-    cdef LazyNode* nodes
+    cdef LazyNode* nodes      # ``nnodes`` of them (a field of _Lazy: Element reads it)
     cdef LazyAttr* attrs
     cdef const unsigned char* data
-    cdef Py_ssize_t nnodes, nattrs, lo
-    cdef void* block          # nodes, then attributes, then bytes: ``small`` or malloc'd
-    cdef Py_ssize_t small[LAZY_INLINE_WORDS]
+    cdef Py_ssize_t nattrs, nsattrs, lo
+    # nodes, then attributes, then bytes, in one block of exactly their size (from Python's
+    # allocator: small blocks come from its pools, as the object itself does)
+    cdef void* block
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -571,8 +574,7 @@ cdef class _LazyChildren:
             Py_XDECREF(self.nodes[i].tag)
         for i in range(self.nattrs):
             Py_XDECREF(self.attrs[i].name)
-        if self.block != <void*>self.small:
-            free(self.block)
+        PyMem_Free(self.block)
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
@@ -600,7 +602,32 @@ cdef class _LazyChildren:
             return None
         return self._decode_span(node.text_s, node.text_e, node.text_flags, False)
 
-    def build(self):
+    cpdef dict build_attrib(self):
+        """A new dict of the stanza's own attributes, in document order."""
+        cdef dict attrib = {}
+        cdef LazyAttr* a
+        cdef Py_ssize_t i
+        for i in range(self.nsattrs):
+            a = &self.attrs[i]
+            attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
+        return attrib
+
+    cpdef object get_attr(self, str key, object default):
+        """The value of the stanza's attribute ``key``, or ``default``; only it is decoded. The
+        names are the parser's interned strings, so a literal key is found by identity."""
+        cdef LazyAttr* a
+        cdef Py_ssize_t i
+        for i in range(self.nsattrs):
+            a = &self.attrs[i]
+            if a.name == <PyObject*>key:
+                return self._decode_span(a.vs, a.ve, a.flags, True)
+        for i in range(self.nsattrs):
+            a = &self.attrs[i]
+            if <str>a.name == key:
+                return self._decode_span(a.vs, a.ve, a.flags, True)
+        return default
+
+    cpdef list build(self):
         """New Elements for all the nodes; returns the list of the stanza's direct children."""
         cdef list top = []
         cdef PyObject* small[32]
@@ -629,11 +656,12 @@ cdef class _LazyChildren:
             node = &self.nodes[i]
             el = Element.__new__(Element)
             el.tag = <object>node.tag
-            attrib = {}
-            for j in range(node.attr0, node.attr0 + node.nattr):
-                a = &self.attrs[j]
-                attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
-            el.attrib = attrib
+            if node.nattr:  # else ``_attrib`` stays None: a dict is made when one is asked for
+                attrib = {}
+                for j in range(node.attr0, node.attr0 + node.nattr):
+                    a = &self.attrs[j]
+                    attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
+                el._attrib = attrib
             el.text = self._text(node)
             if node.tail_s >= 0:
                 el.tail = self._decode_span(node.tail_s, node.tail_e, node.tail_flags, False)
@@ -648,7 +676,7 @@ cdef class _LazyChildren:
             made[i] = <PyObject*>el
         return 0
 
-    def findtext(self, str path, default=None):
+    cpdef object findtext(self, str path, object default):
         """Element.findtext() for a plain tag, from the records: the stanza's first child named
         ``path`` gives its text ("" when it has none), else ``default``. Nothing is built."""
         cdef Py_ssize_t i = 0
@@ -706,7 +734,9 @@ cdef class StreamParserC:
     cdef Py_ssize_t* lopen      # by depth (3 and more): the node of the open element
     cdef Py_ssize_t* llast      # by depth (2 and more): the node of the open element's last
                                 # child so far, or -1 (a text run after it is its tail)
-    cdef Py_ssize_t records_lo  # where the first node's name starts (from the stanza's '<')
+    cdef Py_ssize_t nsattrs     # of the LazyAttrs, the first nsattrs are the stanza's own
+    cdef Py_ssize_t records_lo  # where the first span of the records starts (from the '<'),
+                                # or -1 while there is none
     cdef Py_ssize_t stanza_start  # '<' of the stanza (or of markup between stanzas), or -1
     # namespaces in force
     cdef Binding* binds
@@ -724,7 +754,7 @@ cdef class StreamParserC:
         self.open = NULL
         self.lnodes = NULL
         self.lattrs = NULL
-        self.nlnodes = self.nlattrs = 0
+        self.nlnodes = self.nlattrs = self.nsattrs = 0
         self.lopen = NULL
         self.llast = NULL
         self.binds = NULL
@@ -1999,7 +2029,7 @@ cdef class StreamParserC:
             Py_DECREF(<object>self.lnodes[i].tag)
         for i in range(self.nlattrs):
             Py_DECREF(<object>self.lattrs[i].name)
-        self.nlnodes = self.nlattrs = 0
+        self.nlnodes = self.nlattrs = self.nsattrs = 0
 
     cdef int _reserve_records(self, Py_ssize_t nattrs) except -1:
         """Room for one more node and ``nattrs`` more attributes."""
@@ -2018,6 +2048,32 @@ cdef class StreamParserC:
             self.lattrs_cap = 2 * self.lattrs_cap + nattrs
         return 0
 
+    cdef int _record_attributes(self) except -1:
+        """The start tag just checked opens a stanza: record its attributes (the first
+        LazyAttrs, ``nsattrs`` of them)."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t i, base = self.stanza_start
+        cdef LazyAttr* la
+        cdef Attr* a
+        if self.natt > self.lattrs_cap:
+            self._reserve_records(self.natt)
+        for i in range(self.natt):
+            a = &self.atts[i]
+            if a.is_decl:
+                continue
+            name = _attr_name(a, s)
+            la = &self.lattrs[self.nlattrs]
+            Py_INCREF(name)
+            la.name = <PyObject*>name
+            la.vs = a.vs - base
+            la.ve = a.ve - base
+            la.flags = a.flags
+            if self.nlattrs == 0:  # in document order: no span starts before the first value
+                self.records_lo = la.vs
+            self.nlattrs += 1
+        self.nsattrs = self.nlattrs
+        return 0
+
     cdef int _record_element(self, Py_ssize_t depth, object tag) except -1:
         """The start tag just checked opens an element below the stanza: record it."""
         cdef const unsigned char* s = self.buf
@@ -2027,8 +2083,8 @@ cdef class StreamParserC:
         cdef Attr* a
         if self.nlnodes == self.lnodes_cap or self.nlattrs + self.natt > self.lattrs_cap:
             self._reserve_records(self.natt)
-        if index == 0:
-            self.records_lo = self.name_s - base  # no span of the records starts before it
+        if self.records_lo < 0:  # no span of the records starts before this name
+            self.records_lo = self.name_s - base
         node = &self.lnodes[index]
         Py_INCREF(tag)
         node.tag = <PyObject*>tag
@@ -2076,21 +2132,18 @@ cdef class StreamParserC:
             node.text_flags = self.text_flags
         self.text_flags = 0
 
-    cdef _LazyChildren _take_records(self):
-        """The records of the stanza that has just ended, moved into a _LazyChildren with a copy
-        of the bytes they refer to (from the first child's name to the stanza's end)."""
-        cdef _LazyChildren lazy = _LazyChildren.__new__(_LazyChildren)
+    cdef _LazyStanza _take_records(self):
+        """The records of the stanza that has just ended, moved into a _LazyStanza with a copy
+        of the bytes they refer to (from the first attribute value, or else the first child's
+        name, to the stanza's end)."""
+        cdef _LazyStanza lazy = _LazyStanza.__new__(_LazyStanza)
         cdef Py_ssize_t nodes_size = self.nlnodes * sizeof(LazyNode)
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
         cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
-        cdef char* block
-        if size <= sizeof(lazy.small):
-            block = <char*>lazy.small
-        else:
-            block = <char*>malloc(size)
-            if block == NULL:
-                raise MemoryError()
+        cdef char* block = <char*>PyMem_Malloc(size)
+        if block == NULL:
+            raise MemoryError()
         memcpy(block, self.lnodes, nodes_size)
         memcpy(block + nodes_size, self.lattrs, attrs_size)
         memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)
@@ -2101,7 +2154,8 @@ cdef class StreamParserC:
         lazy.lo = lo
         lazy.nnodes = self.nlnodes  # the references move with the records
         lazy.nattrs = self.nlattrs
-        self.nlnodes = self.nlattrs = 0
+        lazy.nsattrs = self.nsattrs
+        self.nlnodes = self.nlattrs = self.nsattrs = 0
         return lazy
 
     # -- tags -----------------------------------------------------------------------------------
@@ -2117,7 +2171,6 @@ cdef class StreamParserC:
         cdef object uri, el_uri
         cdef const unsigned char* local
         cdef Element el
-        cdef dict attrib
         cdef Py_ssize_t depth = self.depth + 1
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
@@ -2188,23 +2241,18 @@ cdef class StreamParserC:
             self._fail("policy-violation", f"elements nested deeper than {self.max_depth}")
         if llen == 6 and memcmp(local, b"stream", 6) == 0 and <str>el_uri == S_STREAM_NS:
             self._fail("bad-format", "a stream element inside the stream")
-        # 5. the element: a stanza is built now, what is inside it only recorded (LazyNode)
+        # 5. the element: a stanza is made now, its attributes and what is inside it only
+        # recorded (LazyAttr, LazyNode)
         if depth > 2:
             self._record_element(depth, _clark(el_uri, local, llen))
         else:
-            el = Element.__new__(Element)
+            el = Element.__new__(Element)  # its fields are None, as a new element's are
             el.tag = _clark(el_uri, local, llen)
-            attrib = {}
-            for i in range(natt):
-                a = &self.atts[i]
-                if a.is_decl:
-                    continue
-                name = _attr_name(a, s)
-                attrib[name] = self._attr_value(a)
-            el.attrib = attrib  # the other fields are None, as a new element's are
             self.stanza = el
             if self.nlnodes or self.nlattrs:  # left by an exception other than a stream error
                 self._drop_records()
+            self.records_lo = -1
+            self._record_attributes()
             self.llast[2] = -1
         self.open[depth].qs = self.name_s
         self.open[depth].qe = self.name_e
@@ -2286,7 +2334,7 @@ cdef class StreamParserC:
         elif depth == 2:
             if self.pos - self.stanza_start > self.max_stanza_size:
                 self._fail("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
-            if self.nlnodes:
+            if self.nlnodes or self.nlattrs:
                 (<Element>self.stanza)._lazy = self._take_records()
             self.items.append(self.stanza)
             self.stanza = None

@@ -22,6 +22,7 @@ cdef extern from "Python.h":
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef dict TAGS = {}   # Clark name -> (namespace, UTF-8 local name), checked as a tag
 cdef dict ATTRS = {}  # the same for attribute names (checked as such: "xmlns" is refused)
+cdef dict NO_ATTRIBUTES = {}  # read for an element that has no attribute dict yet; never changed
 cdef enum:
     MAX_NAMES = 10000
     MAX_DEPTH = 512   # deeper trees go to the pure-Python writer (no recursion limit there)
@@ -196,13 +197,17 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     cdef str attr_ns
     cdef list children
     cdef Element child
+    cdef dict attrib
     _put(b, "<", 1)
     _put(b, local, len(local))
     if ns is not default_ns and ns != default_ns:
         _put(b, ' xmlns="', 8)
         _put_str(b, ns, True, "xmlns")
         _put(b, '"', 1)
-    for key, value in el.attrib.items():
+    attrib = el._attrib
+    if attrib is None:  # no dict made yet: still recorded by the parser, or none
+        attrib = NO_ATTRIBUTES if el._lazy is None else el.attrib
+    for key, value in attrib.items():
         attr_name = _name(key, True)
         attr_ns = <str>attr_name[0]
         if not attr_ns:

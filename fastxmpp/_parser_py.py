@@ -289,7 +289,7 @@ class StreamParserPy:
             if new is not None:
                 element = new(Element)
                 element.tag = tag
-                element.attrib = attrs
+                element._attrib = attrs
                 element.text = None
                 element.tail = None
                 element._children = None

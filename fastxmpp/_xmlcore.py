@@ -55,6 +55,36 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+@cython.cclass
+class _Lazy:
+    """What the compiled parser leaves in a stanza (``Element._lazy``) instead of building it.
+
+    The one implementation is ``_LazyStanza`` in ext/_parser_c.pyx: the records of a stanza the
+    parser has fully validated, from which its attribute dict and its children are built when
+    first needed. Declared here so that the compiled Element reads ``nnodes`` and calls these
+    methods at C level (see ``_xmlcore_c.pxd``); in pure Python nothing is lazy and no instance
+    is ever made.
+    """
+
+    nnodes: int  # elements recorded below the stanza: 0 when it has no children
+
+    def build(self) -> list[Element]:
+        """New Elements for the stanza's children (the list of its direct children)."""
+        raise NotImplementedError
+
+    def findtext(self, path: str, default: Any) -> Any:
+        """Element.findtext() for a plain tag, read from the records."""
+        raise NotImplementedError
+
+    def build_attrib(self) -> dict[str, str]:
+        """A new dict of the stanza's attributes, in document order."""
+        raise NotImplementedError
+
+    def get_attr(self, key: str, default: Any) -> Any:
+        """The value of the stanza's attribute ``key``, or ``default``; nothing else is built."""
+        raise NotImplementedError
+
+
 @cython.freelist(256)  # parsers make and drop many elements: reuse their memory
 @cython.cclass
 class Element:
@@ -67,20 +97,26 @@ class Element:
     ``if stanza.find(...)`` does what it reads like.
     """
 
-    __slots__ = ("tag", "attrib", "text", "tail", "_children", "_lazy")
+    __slots__ = ("tag", "_attrib", "text", "tail", "_children", "_lazy")
     tag: str
-    attrib: dict[str, str]
+    # What ``attrib`` returns, or None while no dict has been made: then the attributes are
+    # those ``_lazy`` records, if it is set, and else there are none (an element without
+    # attributes needs no dict until one is asked for). ``attrib`` makes the dict then and keeps
+    # it here; get() answers from the records without making it.
+    _attrib: dict[str, str] | None
     text: str | None
     tail: str | None
     # None until the first child: most elements of a stanza have none, and a list is one more
     # object to allocate, track for the cyclic GC and free
     _children: list[Element] | None
-    # Children that the compiled parser has fully validated but not built yet, as an object that
-    # can build them (``_LazyChildren`` in ext/_parser_c.pyx); None otherwise, and always None in
-    # pure Python. The invariant: while ``_lazy`` is set, ``_children`` is None, and everything
-    # that reads or changes the children gets them through ``_children_of()`` (or
-    # ``_materialize()``), which builds them first and clears ``_lazy``; from then on the
-    # element is an ordinary one. (findtext() reads them in place, without building.)
+    # A stanza's attributes and children that the compiled parser has fully validated but not
+    # built yet, as a _Lazy that can build them (``_LazyStanza`` in ext/_parser_c.pyx); None
+    # otherwise, and always None in pure Python. It stands for the attributes while
+    # ``_attrib`` is None, and for the children while ``_children`` is None (if it recorded
+    # any: ``_lazy.nnodes``); everything that reads or changes the children gets them through
+    # ``_children_of()`` (or ``_materialize()``), which builds them first, as ``attrib`` builds
+    # the dict. Once both are built, ``_lazy`` is cleared and the element is an ordinary one.
+    # (get() and findtext() read the records in place, without building.)
     _lazy: Any
 
     def __init__(self, tag: str, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
@@ -88,11 +124,11 @@ class Element:
             raise TypeError(f"tag must be a str, not {type(tag).__name__}")
         self.tag = tag
         if attrib is None:
-            self.attrib = dict(extra)
+            self._attrib = dict(extra)
         else:
             if not isinstance(attrib, Mapping):
                 raise TypeError(f"attrib must be a mapping, not {type(attrib).__name__}")
-            self.attrib = {**attrib, **extra}
+            self._attrib = {**attrib, **extra}
         self.text = None
         self.tail = None
         self._children = None
@@ -100,29 +136,60 @@ class Element:
 
     # -- attributes -------------------------------------------------------------------------
 
+    @property
+    def attrib(self) -> dict[str, str]:
+        """The attributes: a dict of names (Clark names when namespaced) to values, in document
+        order; the same object each time, which may be changed or replaced."""
+        attrib = self._attrib
+        if attrib is None:
+            attrib = _make_attrib(self)
+        return attrib
+
+    @attrib.setter
+    def attrib(self, value: dict[str, str] | None) -> None:
+        self._attrib = {} if value is None else value  # None: no attributes, not "still lazy"
+        _settle(self)
+
     def get(self, key: str, default: Any = None) -> Any:
         """The value of attribute ``key`` (a Clark name when namespaced), or ``default``."""
-        return self.attrib.get(key, default)
+        attrib: dict[str, str] | None = self._attrib
+        if attrib is None:
+            if type(key) is str:  # else the dict decides (an unhashable key raises there)
+                lazy: _Lazy | None = self._lazy
+                if lazy is None:
+                    return default
+                return lazy.get_attr(key, default)  # from the records: nothing else is made
+            attrib = _make_attrib(self)
+        return attrib.get(key, default)
 
     def set(self, key: str, value: str) -> None:
         """Set attribute ``key`` to ``value``."""
-        self.attrib[key] = value
+        attrib = self._attrib
+        if attrib is None:
+            attrib = _make_attrib(self)
+        attrib[key] = value
 
     def keys(self) -> list[str]:
         """Attribute names, in document order."""
-        return list(self.attrib.keys())
+        attrib = self._attrib
+        if attrib is None:
+            attrib = _make_attrib(self)
+        return list(attrib.keys())
 
     def items(self) -> list[tuple[str, str]]:
         """Attribute (name, value) pairs, in document order."""
-        return list(self.attrib.items())
+        attrib = self._attrib
+        if attrib is None:
+            attrib = _make_attrib(self)
+        return list(attrib.items())
 
     # -- children -----------------------------------------------------------------------------
 
     def _materialize(self) -> list[Element]:
-        """Build the children that ``_lazy`` describes; they become ``_children``."""
+        """Build the children that ``_lazy`` records (it has some); they become ``_children``."""
         children: list[Element] = self._lazy.build()
         self._children = children
-        self._lazy = None
+        _settle(self)
         return children
 
     def __len__(self) -> int:
@@ -200,7 +267,9 @@ class Element:
 
     def clear(self) -> None:
         """Remove children, attributes, text and tail."""
-        self.attrib.clear()
+        attrib = self._attrib
+        if attrib is not None:  # (else no dict has been made that anyone could hold)
+            attrib.clear()
         self._children = None
         self._lazy = None
         self.text = None
@@ -317,7 +386,7 @@ def _make_element(tag: str, attrib: dict) -> Element:
     """A new element that takes ``attrib`` as it is (no copy, no checks): for the parsers."""
     element: Element = Element.__new__(Element)
     element.tag = tag
-    element.attrib = attrib
+    element._attrib = attrib
     element.text = None
     element.tail = None
     element._children = None
@@ -325,11 +394,37 @@ def _make_element(tag: str, attrib: dict) -> Element:
     return element
 
 
+def _make_attrib(element: Element) -> dict[str, str]:
+    """Make ``element``'s attribute dict (``_attrib`` is None): from the parser's records in
+    ``_lazy``, or empty."""
+    lazy = element._lazy
+    attrib: dict[str, str] = {} if lazy is None else lazy.build_attrib()
+    made = element._attrib
+    if made is not None:  # by another thread, while a collection that building set off ran
+        return made
+    element._attrib = attrib
+    _settle(element)
+    return attrib
+
+
+def _settle(element: Element) -> None:
+    """Clear ``element._lazy`` once neither the attributes nor the children need its records."""
+    lazy = element._lazy
+    if (
+        lazy is not None
+        and element._attrib is not None
+        and (element._children is not None or lazy.nnodes == 0)
+    ):
+        element._lazy = None
+
+
 def _children_of(element: Element) -> list[Element] | None:
     """``element._children``, built first if the parser left them lazy (see Element._lazy)."""
     children = element._children
-    if children is None and element._lazy is not None:
-        children = element._materialize()
+    if children is None:
+        lazy = element._lazy
+        if lazy is not None and lazy.nnodes:
+            children = element._materialize()
     return children
 
 
@@ -651,6 +746,8 @@ def escape_attr(value: Any, name: str = "attribute") -> str:
     return value
 
 
+# Read for an element that has no attribute dict yet; never changed.
+_NO_ATTRIBUTES: dict[str, str] = {}
 # Checked names, one cache per kind: "xmlns" is a fine tag but no attribute name.
 _name_caches: dict[str, dict[str, tuple[str, str]]] = {"tag": {}, "attribute name": {}}
 
@@ -694,7 +791,10 @@ def _start_tag(
         out.append(' xmlns="')
         out.append(escape_attr(ns, "xmlns"))
         out.append('"')
-    for name, value in element.attrib.items():
+    attrib = element._attrib
+    if attrib is None:  # no dict made yet: still recorded by the compiled parser, or none
+        attrib = _NO_ATTRIBUTES if element._lazy is None else element.attrib
+    for name, value in attrib.items():
         attr_ns, attr_local = _parse_name(name, "attribute name")
         if not attr_ns:
             out.append(" ")

@@ -3,15 +3,28 @@
 # (class decorators such as the freelist are in _xmlcore.py: Cython ignores them here)
 
 
+# the records of a stanza (_LazyStanza in ext/_parser_c.pyx derives from it): Element reads
+# nnodes and calls the methods at C level, through the type's table, not by name
+cdef class _Lazy:
+    cdef readonly Py_ssize_t nnodes
+    cpdef list build(self)
+    cpdef object findtext(self, str path, object default)
+    cpdef dict build_attrib(self)
+    cpdef object get_attr(self, str key, object default)
+
+
 cdef class Element:
     cdef public object tag
-    cdef public dict attrib
+    # the dict behind the ``attrib`` property, None until one is made (see Element._lazy)
+    cdef readonly dict _attrib
     cdef public object text
     cdef public object tail
     cdef public list _children
     # set only by the compiled parser (fastxmpp._parser_c), which cimports these types
-    cdef readonly object _lazy
+    cdef readonly _Lazy _lazy
 
 
 cpdef Element _make_element(str tag, dict attrib)
 cpdef list _children_of(Element element)
+cdef dict _make_attrib(Element element)
+cdef _settle(Element element)

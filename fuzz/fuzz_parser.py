@@ -8,7 +8,9 @@ a valid stream header, the parser limits) and a sequence of chunks; the chunks a
   UnicodeDecodeError, MemoryError, crash ...), and its condition is an RFC 6120 condition;
 * a parser that failed keeps failing with the same condition and emits nothing;
 * both implementations agree on the outcome: the same items (compared as plain tuples) and,
-  on a fault, the same condition.
+  on a fault, the same condition;
+* ``get()`` on a compiled parser's stanza that nothing has read yet (which answers from the
+  parser's records) gives each attribute the pure parser's stanza has.
 
 Short run (CI)::
 
@@ -80,10 +82,12 @@ def dump(item):
     return ("close",)
 
 
-def run(cls, chunks, limits):
-    """Feed the chunks; (("ok"|"error", condition, dumps of every item emitted), parser)."""
+def run(cls, chunks, limits, items=None):
+    """Feed the chunks; (("ok"|"error", condition, dumps of every item emitted), parser). The
+    items themselves are appended to ``items`` when it is given."""
     parser = cls(**limits)
-    items = []
+    if items is None:
+        items = []
     for chunk in chunks:
         try:
             items.extend(parser.feed(chunk))
@@ -108,6 +112,20 @@ def run(cls, chunks, limits):
 FLUSH = b"\x01'\"?>]]>-->>\x01\x00"
 
 
+def check_get(chunks, limits, items_py):
+    """Parse again with the compiled parser and ask each new stanza, before anything else, for
+    each attribute the pure parser's has (and for the same name made at run time, and for one
+    it has not)."""
+    items_c = []
+    run(StreamParserC, chunks, limits, items_c)
+    for item_c, item_py in zip(items_c, items_py, strict=True):
+        if hasattr(item_py, "tag"):
+            for name, value in item_py.attrib.items():
+                assert item_c.get(name) == value, (name, item_c.get(name), value)
+                assert item_c.get("".join(list(name))) == value, name
+            assert item_c.get("{}x", 0) == 0
+
+
 def TestOneInput(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     header = HEADERS[fdp.ConsumeIntInRange(0, len(HEADERS) - 1)]
@@ -123,8 +141,10 @@ def TestOneInput(data: bytes) -> None:
     while fdp.remaining_bytes():
         chunks.append(fdp.ConsumeBytes(fdp.ConsumeIntInRange(1, 64)))
     got_c, parser_c = run(StreamParserC, chunks, limits)
-    got_py, parser_py = run(StreamParserPy, chunks, limits)
+    items_py = []
+    got_py, parser_py = run(StreamParserPy, chunks, limits, items_py)
     if got_c == got_py:
+        check_get(chunks, limits, items_py)
         return
     problem = f"C: {got_c}\n  Py: {got_py}"
     if {got_c[0], got_py[0]} == {"ok", "error"} and got_c[2] == got_py[2]:

@@ -377,6 +377,29 @@ def test_findtext_on_unbuilt_children_agrees(parser_pair, data):
         assert dumps([lazy]) == dumps([reference])
 
 
+@SETTINGS
+@given(data=st.data())
+def test_get_on_unbuilt_attributes_agrees(parser_pair, data):
+    """The compiled parser leaves a stanza's attribute dict unbuilt and get() reads its records
+    in place: for each stanza, every attribute (asked for by the name object the pure parser
+    made and by an equal one made here), and a missing one, must give what the pure parser's
+    dict gives, before anything builds the dict."""
+    py, c = parser_pair
+    stream_bytes = data.draw(stream(), label="stream")
+    chunks = random_chunks(data.draw, stream_bytes)
+    built = [item for item in py().feed(stream_bytes) if hasattr(item, "tag")]
+    parser = c()
+    unbuilt = [item for chunk in chunks for item in parser.feed(chunk) if hasattr(item, "tag")]
+    assert len(unbuilt) == len(built)
+    for lazy, reference in zip(unbuilt, built, strict=True):
+        for name, value in reference.attrib.items():
+            assert lazy.get(name) == value
+            assert lazy.get("".join(list(name)), "-") == value
+        assert lazy.get("{urn:none}missing", "-") == "-"
+        assert lazy._attrib is None  # still unbuilt
+        assert dumps([lazy]) == dumps([reference])
+
+
 # -- mutations: both succeed alike, or both fail alike ---------------------------------------------
 
 INSERTS = [

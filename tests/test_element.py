@@ -118,6 +118,20 @@ def test_constructor_copies_attrib(xmlcore):
     assert attrib == {"x": "1", "y": "2"}
 
 
+def test_attrib_is_one_dict_that_can_be_replaced(xmlcore):
+    e = xmlcore.Element("a", {"x": "1"})
+    attrib = e.attrib
+    assert e.attrib is attrib
+    e.attrib = {"y": "2", "z": "3"}
+    assert e.get("x") is None and e.get("y") == "2" and e.keys() == ["y", "z"]
+    assert xmlcore.tostring(e) == b'<a y="2" z="3"/>'
+    e.attrib = None  # taken as no attributes
+    assert e.attrib == {} and e.attrib is e.attrib and e.get("y") is None
+    assert xmlcore.tostring(e) == b"<a/>"
+    e.set("w", "4")
+    assert e.items() == [("w", "4")]
+
+
 def test_attribute_methods(xmlcore):
     e = xmlcore.Element("a", {"z": "1", "a": "2"})
     assert e.get("z") == "1"

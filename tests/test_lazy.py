@@ -1,11 +1,14 @@
-"""Lazy children: the compiled parser hands out stanzas whose children are built on first use.
+"""Lazy stanzas: the compiled parser hands out stanzas whose attribute dict and children are
+built on first use.
 
-``StreamParserC`` validates a whole stanza before handing it out, but only records what is inside
-it; ``Element._lazy`` holds the records until something reads the children (``findtext`` reads
-them in place). Every test here parses the same bytes with both parsers and compares with the
-pure parser's stanza, which is always fully built: an accessor or mutation applied first to an
-unbuilt stanza must give exactly what it gives on a built one. ``is_lazy`` checks the compiled
-parser really left the children unbuilt (for the pure parser ``_lazy`` is always None).
+``StreamParserC`` validates a whole stanza before handing it out, but only records its
+attributes and what is inside it; ``Element._lazy`` holds the records until something reads the
+attribute dict or the children (``get`` and ``findtext`` read them in place). Every test here
+parses the same bytes with both parsers and compares with the pure parser's stanza, which is
+always fully built: an accessor or mutation applied first to an unbuilt stanza must give exactly
+what it gives on a built one. ``is_lazy`` and ``attributes_are_lazy`` check the compiled parser
+really left the children or the attributes unbuilt (for the pure parser ``_lazy`` is always
+None).
 """
 
 from __future__ import annotations
@@ -45,7 +48,13 @@ def parse(parser_cls, stanzas: bytes = STANZA, **limits):
 
 
 def is_lazy(element) -> bool:
-    return element._lazy is not None
+    """Whether the element's children are still only recorded."""
+    return element._children is None and element._lazy is not None and element._lazy.nnodes > 0
+
+
+def attributes_are_lazy(element) -> bool:
+    """Whether the element's attributes are still only recorded (no dict made yet)."""
+    return element._attrib is None and element._lazy is not None
 
 
 @pytest.fixture
@@ -228,7 +237,218 @@ def test_clear_drops_unbuilt_children(pair):
     element, _ = pair
     element.clear()
     assert element._lazy is None and len(element) == 0 and element.findtext(BODY) is None
+    assert element.attrib == {} and element.get("from") is None
     assert fx.tostring(element) == b'<message xmlns="jabber:client"/>'
+
+
+# -- lazy attributes -----------------------------------------------------------------------------
+
+LONG = b"&lt;" + b"v&amp;\xc3\xa9 " * 80  # longer than the decoding buffer on the stack
+# a prefix declared on the stanza; xml:lang; references, character references, white space that
+# is normalised, non-ASCII, quotes, an empty value; children with and without attributes
+ASTANZA = (
+    b"<message xmlns:p='urn:p' from='r\xc3\xb6meo@montague.lit/\xe6\x9c\xa8'"
+    b" to='juliet@capulet.lit' type='chat' id='m&amp;1' xml:lang='fr'"
+    b" p:a='1&#9;2\r\n3\t4\n5&#10;' b=\"q&quot;'&#x1F600;\""
+    b" e='' long='" + LONG + b"'>"
+    b"<body>hi</body><x xmlns='urn:x' k='v' p:k='w'/></message>"
+)
+ATTRIBUTES = {
+    "from": "r\xf6meo@montague.lit/\u6728",
+    "to": "juliet@capulet.lit",
+    "type": "chat",
+    "id": "m&1",
+    fx.XML_NS.join("{}") + "lang": "fr",
+    "{urn:p}a": "1\t2 3 4 5\n",
+    "b": "q\"'\U0001f600",
+    "e": "",
+    "long": "<" + "v&\xe9 " * 80,
+}
+
+
+@pytest.fixture
+def apair(parser_cls):
+    """(ASTANZA from ``parser_cls``, its attributes unbuilt if they can be; the pure parser's)."""
+    (element,) = parse(parser_cls, ASTANZA)
+    (reference,) = parse(fx.StreamParserPy, ASTANZA)
+    assert not attributes_are_lazy(reference)
+    if parser_cls is not fx.StreamParserPy:
+        assert attributes_are_lazy(element) and is_lazy(element)
+    return element, reference
+
+
+def test_attribute_values(apair):
+    element, reference = apair
+    assert list(reference.attrib.items()) == list(ATTRIBUTES.items())  # document order
+    lazy = attributes_are_lazy(element)
+    for key, value in ATTRIBUTES.items():
+        assert element.get(key) == value
+        assert element.get(key, "default") == value
+    assert attributes_are_lazy(element) == lazy  # get() answers from the records
+    assert list(element.attrib.items()) == list(ATTRIBUTES.items())
+    assert element.keys() == list(ATTRIBUTES) and element.items() == list(ATTRIBUTES.items())
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "from",
+        "".join(["fr", "om"]),  # equal, not the same object
+        fx.XML_NS.join("{}") + "lang",
+        "{urn:p}a",
+        "a",
+        "p:a",
+        "lang",
+        "xmlns:p",
+        "xmlns",
+        "nope",
+        "",
+    ],
+)
+def test_get(apair, key):
+    element, reference = apair
+    lazy = attributes_are_lazy(element)
+    assert element.get(key) == reference.get(key)
+    assert element.get(key, "default") == reference.get(key, "default")
+    assert attributes_are_lazy(element) == lazy  # answered from the records
+
+
+def test_get_with_an_unhashable_key_raises(apair):
+    for element in apair:
+        with pytest.raises(TypeError):
+            element.get(["from"])
+
+
+def test_attrib_is_one_dict(apair):
+    element, reference = apair
+    attrib = element.attrib
+    assert type(attrib) is dict and attrib == reference.attrib
+    assert element.attrib is attrib and not attributes_are_lazy(element)
+    attrib["new"] = "1"
+    assert element.get("new") == "1" and element.keys()[-1] == "new"
+
+
+def _replace(element, attrib):
+    element.attrib = attrib
+
+
+ATTRIBUTE_MUTATIONS = {
+    "setitem new": lambda e: e.attrib.__setitem__("new", "1"),
+    "setitem existing": lambda e: e.attrib.__setitem__("type", "normal"),
+    "delitem": lambda e: e.attrib.__delitem__("from"),
+    "pop namespaced": lambda e: e.attrib.pop("{urn:p}a"),
+    "update": lambda e: e.attrib.update({"to": "x@y", "z": "1"}),
+    "attrib clear": lambda e: e.attrib.clear(),
+    "set new": lambda e: e.set("new", "1"),
+    "set existing": lambda e: e.set("id", "m2"),
+    "set namespaced": lambda e: e.set("{urn:q}n", "v"),
+    "replace": lambda e: _replace(e, {"only": "this"}),
+    "replace with None": lambda e: _replace(e, None),
+    "clear": lambda e: e.clear(),
+}
+
+
+@pytest.mark.parametrize("mutation", list(ATTRIBUTE_MUTATIONS), ids=list(ATTRIBUTE_MUTATIONS))
+@pytest.mark.parametrize("first", ["nothing", "get", "children", "attrib", "both"])
+def test_attribute_mutations(apair, mutation, first):
+    element, reference = apair
+    for e in (element, reference):
+        if first == "get":
+            assert e.get("from") == ATTRIBUTES["from"]
+        if first in ("children", "both"):
+            assert len(e) == 2
+        if first in ("attrib", "both"):
+            assert e.attrib == ATTRIBUTES
+        ATTRIBUTE_MUTATIONS[mutation](e)
+    assert not attributes_are_lazy(element)
+    assert element.items() == reference.items()
+    for key in [*ATTRIBUTES, "new", "z", "only", "{urn:q}n"]:
+        assert element.get(key) == reference.get(key)
+    assert element.attrib is element.attrib
+    assert fx.tostring(element) == fx.tostring(reference)
+    assert _impl.core.tostring(element) == _impl.core.tostring(reference)
+    assert dump(element) == dump(reference)
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        fx.tostring,
+        lambda e: fx.tostring(e, default_namespace="jabber:client"),
+        _impl.core.tostring,
+    ],
+    ids=["tostring", "default ns", "pure-code tostring"],
+)
+def test_serializing_unbuilt_attributes(apair, write, parser_cls):
+    element, reference = apair
+    data = write(element)
+    assert data == write(reference)
+    (again,) = parse(parser_cls, data)  # the stream's default namespace is jabber:client
+    assert dump(again) == dump(reference)
+
+
+def test_attributes_read_after_the_children(apair):
+    element, reference = apair
+    assert dump(element[1]) == dump(reference[1])  # the children are built ...
+    assert attributes_are_lazy(element) == (element._lazy is not None)  # ... not the dict
+    assert element.get("id") == "m&1"
+    assert element.attrib == ATTRIBUTES
+    assert element._lazy is None  # both built: the records are let go
+
+
+def test_children_read_after_the_attributes(apair):
+    element, reference = apair
+    assert element.attrib == ATTRIBUTES
+    assert is_lazy(element) == (element._lazy is not None)
+    assert dump(element) == dump(reference)
+    assert element._lazy is None
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda e: e.copy(), copy.copy, copy.deepcopy, lambda e: pickle.loads(pickle.dumps(e))],
+    ids=["copy", "copy.copy", "deepcopy", "pickle"],
+)
+def test_copies_of_unbuilt_attributes(apair, make):
+    element, reference = apair
+    copied = make(element)
+    assert dump(copied) == dump(reference)
+    assert copied.attrib == ATTRIBUTES and copied.attrib is not element.attrib
+    copied.set("type", "normal")
+    assert element.get("type") == "chat"
+
+
+def test_children_without_attributes_need_no_dict(apair, parser_cls):
+    element, reference = apair
+    body, x = element
+    if parser_cls is not fx.StreamParserPy:  # built by the compiled parser's records
+        assert body._attrib is None
+    assert body.attrib == {} and body.attrib is body.attrib
+    assert body.get("k") is None and body.get("k", "d") == "d" and body.keys() == []
+    assert x.attrib == {"k": "v", "{urn:p}k": "w"} and x.get("{urn:p}k") == "w"
+    body.set("k", "1")
+    assert body.items() == [("k", "1")]
+    assert fx.tostring(body) == b'<body xmlns="jabber:client" k="1">hi</body>'
+    (_, rx) = reference
+    assert fx.tostring(x) == fx.tostring(rx)
+
+
+def test_no_attributes_only_namespace_declarations(parser_cls):
+    (element,) = parse(parser_cls, b"<message xmlns='jabber:client' xmlns:p='urn:p'/>")
+    assert element._lazy is None
+    assert element.get("xmlns") is None and element.get("xmlns:p", "d") == "d"
+    assert element.attrib == {} and element.keys() == []
+
+
+def test_many_attributes_on_the_stanza_and_its_children(parser_cls):
+    attrs = b" ".join(b"a%d='v&amp;%d'" % (i, i) for i in range(64))
+    data = b"<message " + attrs + b"><c " + attrs + b"/><c " + attrs + b"/></message>"
+    (element,) = parse(parser_cls, data)
+    expected = {f"a{i}": f"v&{i}" for i in range(64)}
+    assert [element.get(f"a{i}") for i in range(64)] == list(expected.values())
+    assert element[1].attrib == expected
+    assert element.attrib == expected and element.keys() == list(expected)
+    assert [dump(element, top_tail=False)] == et_items(wrap(data, close=False))[1:]
 
 
 # -- lifetime: the stanza owns its bytes ---------------------------------------------------------
@@ -246,6 +466,7 @@ def test_kept_after_later_feeds_and_reset(parser_cls):
     parser.feed(HEADER + other)
     gc.collect()
     (reference,) = parse(fx.StreamParserPy)
+    assert first.get("from") == reference.get("from") == "romeo@montague.lit/orchard"
     assert first.findtext(BODY) == reference.findtext(BODY)
     assert dump(first) == dump(reference)
 
@@ -268,6 +489,7 @@ def test_one_byte_at_a_time(parser_cls):
         items += parser.feed(data[i : i + 1])
     stanzas = [i for i in items if isinstance(i, fx.Element)]
     (reference,) = parse(fx.StreamParserPy)
+    assert [s.get("id") for s in stanzas] == ["m1"] * 3
     assert [s.findtext(BODY) for s in stanzas] == [reference.findtext(BODY)] * 3
     assert [dump(s) for s in stanzas] == [dump(reference)] * 3
 
@@ -337,6 +559,7 @@ def test_big_stanza_and_long_escaped_text(parser_cls):
 
 def test_stanzas_without_children_have_nothing_to_build(parser_cls):
     stanzas = parse(parser_cls, b"<iq type='result' id='1'/><message>only text</message>")
-    assert [s._lazy for s in stanzas] == [None, None]
+    assert not any(is_lazy(s) for s in stanzas)
+    assert stanzas[1]._lazy is None  # nor attributes: nothing recorded at all
     assert [len(s) for s in stanzas] == [0, 0]
     assert stanzas[1].text == "only text" and stanzas[1].findtext("x", "d") == "d"
