@@ -46,9 +46,8 @@ def test_call_soon_on_the_loop_thread_needs_no_wake_up(loop, monkeypatch):
         loop.call_soon(lambda: ran.append("second"))  # from the loop thread itself
         ran.append("first")
 
-    loop._woken = True  # the call below comes from outside: pretend its wake-up is pending
+    loop._tasks.append((first, ()))  # queued from here, then a real wake-up byte
     real_send(b"\0")
-    loop.call_soon(first)
     assert wait_for(lambda: ran == ["first", "second"])
     assert wakes == []  # the inner call_soon ran in the same turn without writing a byte
 
