@@ -116,9 +116,10 @@ class StreamParserPy:
         p = pyexpat.ParserCreate("utf-8", "}", intern=None)
         if hasattr(p, "SetReparseDeferralEnabled"):  # expat >= 2.6 would hold stanzas back
             p.SetReparseDeferralEnabled(False)
-        # Between stanzas expat must report character data at once (it is an error there);
-        # inside a stanza it may gather it into one string.
-        p.buffer_text = False
+        # expat gathers each run of text into one string. Between stanzas text is an error:
+        # whatever expat holds is handed over before any other event, at the end of each
+        # Parse(), and, when expat finds an error, before the error counts (see _parse).
+        p.buffer_text = True
         # a C-level handler (no Python frame per call): declarations land in a dict, as one
         # element cannot declare a prefix twice
         self._ns_decls: dict[str | None, str] = {}
@@ -189,6 +190,12 @@ class StreamParserPy:
         except _Fault as fault:
             self._fail(fault.condition, fault.text)
         except pyexpat.ExpatError as e:
+            # Text expat has read but not yet handed over comes before the error: if it is
+            # text between stanzas, that is the fault (as when it is handed over at once).
+            try:
+                self._parser.buffer_text = False
+            except _Fault as fault:
+                self._fail(fault.condition, fault.text)
             self._fail(
                 _CONDITIONS.get(e.code, "not-well-formed"),
                 f"{pyexpat.ErrorString(e.code)} (line {e.lineno}, column {e.offset})",
@@ -303,7 +310,6 @@ class StreamParserPy:
                     children.append(element)
             else:
                 self._stanza_start = parser.CurrentByteIndex
-                parser.buffer_text = True  # gather each run of text into one string
             try:
                 path[depth] = element
             except IndexError:
@@ -317,7 +323,6 @@ class StreamParserPy:
                 path[depth] = None  # (path holds open elements only)
                 return
             if depth == 0:  # the stanza is complete
-                parser.buffer_text = False
                 stanza = path[0]
                 path[0] = None
                 if self._fed - self._stanza_start > self.max_stanza_size:
@@ -330,7 +335,7 @@ class StreamParserPy:
                 self._items.append(StreamClose())
 
         def chars(data: str) -> None:
-            # inside a stanza expat hands over each run of text whole (buffer_text is on there)
+            # expat hands over each run of text whole (buffer_text is on)
             if depth:
                 parent = path[depth - 1]
                 children = parent._children
