@@ -94,6 +94,7 @@ class StreamParserPy:
         "_pending_lt",
         "_closed",
         "_depth",
+        "_path",
     )
 
     def __init__(
@@ -185,6 +186,9 @@ class StreamParserPy:
         self._window = (self._window if opening else self._window[-2:]) + data
         self._window_start = start - (len(self._window) - len(data))
         self._fed = start + len(data)
+        path = self._path
+        if len(path) > self.max_depth:  # the limit was lowered: keep path no longer than it
+            del path[max(self.max_depth, self._depth()) :]
         try:
             self._parser.Parse(data, False)
         except _Fault as fault:
@@ -256,40 +260,43 @@ class StreamParserPy:
         to its last child's tail. The stream element itself is read by ``_open_stream()``.
         """
         depth = 0
-        path: list[Any] = [None] * 8
+        # its length bounds the depth: an IndexError on storing an element is the depth check
+        path: list[Any] = [None] * min(self.max_depth, 8)
+        self._path = path
         decls = self._ns_decls
-        tags = _clark_cache.get
+        tags = _clark_cache
         plain = _plain_names.issuperset
         new = _new_element
         Element = _Element
         make_element = _make_element
         parser = self._parser
-        opened = False
+
+        def open_stream(name: str, attrs: dict[str, str]) -> None:
+            """The start handler of the document's first element."""
+            if len(attrs) + len(decls) > self.max_attributes:
+                raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
+            self._open_stream(name, attrs)
+            parser.StartElementHandler = start
 
         def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal depth, opened
+            nonlocal depth
             if decls:
                 if len(attrs) + len(decls) > self.max_attributes:
                     raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-                if not opened:
-                    opened = True
-                    self._open_stream(name, attrs)
-                    return
                 decls.clear()
             elif len(attrs) > self.max_attributes:
                 raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-            elif not opened:
-                opened = True
-                self._open_stream(name, attrs)
-                return
-            if depth >= self.max_depth:
-                raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
             if attrs and not plain(attrs):
                 attrs = _attr_names(attrs)
-            tag = tags(name)  # never holds the stream's own name: see _clark()
-            if tag is None:
+            try:
+                tag = tags[name]  # never holds the stream's own name: see _clark()
+            except KeyError:
+                if depth >= self.max_depth:  # (that fault comes first)
+                    raise _Fault(
+                        "policy-violation", f"elements nested deeper than {self.max_depth}"
+                    ) from None
                 if name == _STREAM_EXPAT:
-                    raise _Fault("bad-format", "a stream element inside the stream")
+                    raise _Fault("bad-format", "a stream element inside the stream") from None
                 tag = _clark(name)
             if new is not None:
                 element = new(Element)
@@ -312,7 +319,11 @@ class StreamParserPy:
                 self._stanza_start = parser.CurrentByteIndex
             try:
                 path[depth] = element
-            except IndexError:
+            except IndexError:  # path is never longer than max_depth (see _parse)
+                if depth >= self.max_depth:
+                    raise _Fault(
+                        "policy-violation", f"elements nested deeper than {self.max_depth}"
+                    ) from None
                 path.append(element)
             depth += 1
 
@@ -356,7 +367,7 @@ class StreamParserPy:
         def get_depth() -> int:
             return depth
 
-        return start, end, chars, cdata, get_depth
+        return open_stream, end, chars, cdata, get_depth
 
     def _open_stream(self, name: str, attrs: dict[str, str]) -> None:
         if name != _STREAM_EXPAT:
