@@ -91,10 +91,10 @@ class StreamParserPy:
         "_window",
         "_window_start",
         "_stanza_start",
-        "_last_lt",
-        "_last_stanza",
         "_pending_lt",
         "_closed",
+        "_depth",
+        "_path",
     )
 
     def __init__(
@@ -117,30 +117,34 @@ class StreamParserPy:
         p = pyexpat.ParserCreate("utf-8", "}", intern=None)
         if hasattr(p, "SetReparseDeferralEnabled"):  # expat >= 2.6 would hold stanzas back
             p.SetReparseDeferralEnabled(False)
-        # Between stanzas expat must report character data at once (it is an error there);
-        # inside a stanza it may gather it into one string.
-        p.buffer_text = False
+        # expat gathers each run of text into one string. Between stanzas text is an error:
+        # whatever expat holds is handed over before any other event, at the end of each
+        # Parse(), and, when expat finds an error, before the error counts (see _parse).
+        p.buffer_text = True
         # a C-level handler (no Python frame per call): declarations land in a dict, as one
         # element cannot declare a prefix twice
         self._ns_decls: dict[str | None, str] = {}
         p.StartNamespaceDeclHandler = self._ns_decls.__setitem__
-        p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = self._handlers()
+        self._parser = p
+        (
+            p.StartElementHandler,
+            p.EndElementHandler,
+            p.CharacterDataHandler,
+            p.StartCdataSectionHandler,
+            self._depth,
+        ) = self._handlers()
         p.XmlDeclHandler = self._xml_decl
         p.CommentHandler = self._restricted_comment
         p.ProcessingInstructionHandler = self._restricted_pi
         p.StartDoctypeDeclHandler = self._restricted_doctype
-        p.StartCdataSectionHandler = self._cdata
-        self._parser = p
         self._items: list[Any] = []
         self._error: StreamError | None = None
-        self._level = 0  # 1 inside the stream element, 2 inside a stanza
+        self._level = 0  # 1 once the stream header is read, 0 again after its end
         self._fed = 0  # bytes handed to expat in this document (including the feed at hand)
         self._head = b""  # the first byte, held until the byte-order mark is known
         self._window = b""  # the last two bytes of the previous feed, then the current feed
         self._window_start = 0
         self._stanza_start = -1  # offset of the open stanza's '<'
-        self._last_lt = -1  # a '<' at stream level after this offset starts a new tag
-        self._last_stanza: Any = None  # the stanza that set _last_lt, until _check_size is sure
         self._pending_lt = -1  # offset of an incomplete tag at stream level
         self._closed = False
 
@@ -182,11 +186,20 @@ class StreamParserPy:
         self._window = (self._window if opening else self._window[-2:]) + data
         self._window_start = start - (len(self._window) - len(data))
         self._fed = start + len(data)
+        path = self._path
+        if len(path) > self.max_depth:  # the limit was lowered: keep path no longer than it
+            del path[max(self.max_depth, self._depth()) :]
         try:
             self._parser.Parse(data, False)
         except _Fault as fault:
             self._fail(fault.condition, fault.text)
         except pyexpat.ExpatError as e:
+            # Text expat has read but not yet handed over comes before the error: if it is
+            # text between stanzas, that is the fault (as when it is handed over at once).
+            try:
+                self._parser.buffer_text = False
+            except _Fault as fault:
+                self._fail(fault.condition, fault.text)
             self._fail(
                 _CONDITIONS.get(e.code, "not-well-formed"),
                 f"{pyexpat.ErrorString(e.code)} (line {e.lineno}, column {e.offset})",
@@ -196,22 +209,17 @@ class StreamParserPy:
     def _check_size(self, data: bytes, start: int) -> None:
         """Apply max_stanza_size to what is still incomplete at the end of a feed."""
         limit = self.max_stanza_size
-        level = self._level
-        if level == 2:
+        if self._depth():  # inside a stanza
             if self._fed - self._stanza_start > limit:
                 self._fail("policy-violation", f"stanza larger than {limit} bytes")
-        elif level == 1:
-            last = self._last_stanza
-            if last is not None:
-                # _last_lt is where expat ended that stanza: at the '<' of its end tag, or just
-                # past its empty-element tag
-                self._last_stanza = None
-                at = self._last_lt - self._window_start
-                if not last._children and last.text is None and self._window.endswith(b"/>", 0, at):
-                    self._last_lt -= 1
+        elif self._level == 1:
+            # Between stanzas every complete tag has been read (a stanza's start tag would have
+            # opened one): a '<' that starts no complete tag is the start of the next stanza.
             lt = data.rfind(b"<")
-            if lt >= 0 and start + lt > self._last_lt:
+            if lt >= 0 and _TAG_END.match(data, lt) is None:
                 self._pending_lt = start + lt
+            elif self._items:  # a stanza ended in this feed: what was pending has started
+                self._pending_lt = -1
             if self._pending_lt >= 0 and self._fed - self._pending_lt > limit:
                 self._fail("policy-violation", f"stanza larger than {limit} bytes")
         elif not self._closed and self._fed > limit:
@@ -241,50 +249,54 @@ class StreamParserPy:
     def _restricted_doctype(self, *args: Any) -> None:
         raise _Fault("restricted-xml", "a DTD is not allowed in XMPP")
 
-    def _cdata(self) -> None:
-        if self._level == 1:
-            raise _Fault("bad-format", "character data between stanzas")
+    def _handlers(self) -> tuple[Any, Any, Any, Any, Any]:
+        """The start, end, character-data and CDATA handlers of a new document, and a function
+        that tells the depth inside the current stanza.
 
-    def _handlers(self) -> tuple[Any, Any, Any]:
-        """The start, end and character-data handlers of a new document.
-
-        Closures rather than methods: the state they change on every element (the depth, the
-        open elements of the stanza, where text goes) lives in their cells. ``self._level``
-        follows the depth at stream level only (0, 1, or 2 inside a stanza).
+        Closures rather than methods: the state they change on every element lives in their
+        cells. ``path[i]`` is the open element at depth ``i`` of the stanza (0: the stanza
+        itself), ``depth`` the number of open elements of the stanza (0 between stanzas). Text
+        goes where ElementTree puts it: to the open element's text until it has a child, then
+        to its last child's tail. The stream element itself is read by ``_open_stream()``.
         """
         depth = 0
-        stack: list[Any] = []  # the open elements of the current stanza (empty between them)
-        tail_of: Any = None  # element whose tail gets the text (else the open one's text)
+        # its length bounds the depth: an IndexError on storing an element is the depth check
+        path: list[Any] = [None] * min(self.max_depth, 8)
+        self._path = path
         decls = self._ns_decls
-        tags = _clark_cache.get
+        tags = _clark_cache
         plain = _plain_names.issuperset
         new = _new_element
         Element = _Element
         make_element = _make_element
+        parser = self._parser
+
+        def open_stream(name: str, attrs: dict[str, str]) -> None:
+            """The start handler of the document's first element."""
+            if len(attrs) + len(decls) > self.max_attributes:
+                raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
+            self._open_stream(name, attrs)
+            parser.StartElementHandler = start
 
         def start(name: str, attrs: dict[str, str]) -> None:
-            nonlocal depth, tail_of
-            depth += 1
+            nonlocal depth
             if decls:
                 if len(attrs) + len(decls) > self.max_attributes:
                     raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-                if depth == 1:
-                    self._open_stream(name, attrs)
-                    return
                 decls.clear()
             elif len(attrs) > self.max_attributes:
                 raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-            elif depth == 1:
-                self._open_stream(name, attrs)
-                return
-            if depth > self.max_depth + 1:
-                raise _Fault("policy-violation", f"elements nested deeper than {self.max_depth}")
             if attrs and not plain(attrs):
                 attrs = _attr_names(attrs)
-            tag = tags(name)  # never holds the stream's own name: see _clark()
-            if tag is None:
+            try:
+                tag = tags[name]  # never holds the stream's own name: see _clark()
+            except KeyError:
+                if depth >= self.max_depth:  # (that fault comes first)
+                    raise _Fault(
+                        "policy-violation", f"elements nested deeper than {self.max_depth}"
+                    ) from None
                 if name == _STREAM_EXPAT:
-                    raise _Fault("bad-format", "a stream element inside the stream")
+                    raise _Fault("bad-format", "a stream element inside the stream") from None
                 tag = _clark(name)
             if new is not None:
                 element = new(Element)
@@ -296,48 +308,66 @@ class StreamParserPy:
                 element._lazy = None
             else:
                 element = make_element(tag, attrs)
-            tail_of = None
-            if depth == 2:
-                self._stanza_start = self._parser.CurrentByteIndex
-                self._pending_lt = -1
-                self._level = 2
-                stack.append(element)
-                self._parser.buffer_text = True  # gather each run of text into one string
-            else:
-                parent = stack[-1]
+            if depth:
+                parent = path[depth - 1]
                 children = parent._children
                 if children is None:
                     parent._children = [element]
                 else:
                     children.append(element)
-                stack.append(element)
+            else:
+                self._stanza_start = parser.CurrentByteIndex
+            try:
+                path[depth] = element
+            except IndexError:  # path is never longer than max_depth (see _parse)
+                if depth >= self.max_depth:
+                    raise _Fault(
+                        "policy-violation", f"elements nested deeper than {self.max_depth}"
+                    ) from None
+                path.append(element)
+            depth += 1
 
         def end(name: str) -> None:
-            nonlocal depth, tail_of
+            nonlocal depth
             depth -= 1
-            if depth >= 2:
-                tail_of = stack.pop()
-            elif depth == 1:
-                tail_of = None
-                self._end_stanza(stack.pop())
-            else:
+            if depth > 0:
+                path[depth] = None  # (path holds open elements only)
+                return
+            if depth == 0:  # the stanza is complete
+                stanza = path[0]
+                path[0] = None
+                if self._fed - self._stanza_start > self.max_stanza_size:
+                    self._check_stanza_end(stanza)
+                self._items.append(stanza)
+            else:  # the stream's end
+                depth = 0
                 self._level = 0
                 self._closed = True
                 self._items.append(StreamClose())
 
         def chars(data: str) -> None:
-            # inside a stanza expat hands over each run of text whole (buffer_text is on there)
-            if depth >= 2:
-                target = tail_of
-                if target is not None:
-                    target.tail = data if target.tail is None else target.tail + data
+            # expat hands over each run of text whole (buffer_text is on)
+            if depth:
+                parent = path[depth - 1]
+                children = parent._children
+                if children is None:
+                    text = parent.text
+                    parent.text = data if text is None else text + data
                 else:
-                    target = stack[-1]
-                    target.text = data if target.text is None else target.text + data
-            elif depth == 1 and data.strip(" \t\r\n"):
+                    child = children[-1]
+                    tail = child.tail
+                    child.tail = data if tail is None else tail + data
+            elif data.strip(" \t\r\n"):
                 raise _Fault("bad-format", "character data between stanzas")
 
-        return start, end, chars
+        def cdata() -> None:
+            if not depth and self._level == 1:
+                raise _Fault("bad-format", "character data between stanzas")
+
+        def get_depth() -> int:
+            return depth
+
+        return open_stream, end, chars, cdata, get_depth
 
     def _open_stream(self, name: str, attrs: dict[str, str]) -> None:
         if name != _STREAM_EXPAT:
@@ -355,27 +385,15 @@ class StreamParserPy:
         namespaces = {prefix or "": uri for prefix, uri in self._ns_decls.items()}
         self._ns_decls.clear()
         self._items.append(StreamOpen({_clark(k): v for k, v in attrs.items()}, namespaces))
-        self._last_lt = self._parser.CurrentByteIndex
         self._level = 1
 
-    def _end_stanza(self, element: Any) -> None:
-        self._level = 1
+    def _check_stanza_end(self, element: Any) -> None:
+        """Fail if the stanza that just ended, end tag included, is larger than the limit."""
         parser = self._parser
-        parser.buffer_text = False
         # expat is at the '<' of the end tag, or just past an empty-element tag
         end = parser.CurrentByteIndex
-        if self._fed - self._stanza_start > self.max_stanza_size:
-            # it may be too large: find where it ends
-            at = end - self._window_start
-            if (
-                element._children
-                or element.text is not None
-                or not self._window.endswith(b"/>", 0, at)
-            ):
-                end = self._window_start + self._window.index(b">", max(at, 0)) + 1
-            if end - self._stanza_start > self.max_stanza_size:
-                raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
-            end = parser.CurrentByteIndex
-        self._last_lt = end
-        self._last_stanza = element
-        self._items.append(element)
+        at = end - self._window_start
+        if element._children or element.text is not None or not self._window.endswith(b"/>", 0, at):
+            end = self._window_start + self._window.index(b">", max(at, 0)) + 1
+        if end - self._stanza_start > self.max_stanza_size:
+            raise _Fault("policy-violation", f"stanza larger than {self.max_stanza_size} bytes")
