@@ -50,30 +50,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-MESSAGE = "{jabber:client}message"
-BODY = "{jabber:client}body"
-
-
-class _Tally:
-    __slots__ = ("stanzas", "messages", "from_chars", "body_chars", "other")
-
-    def __init__(self) -> None:
-        self.stanzas = self.messages = self.from_chars = self.body_chars = self.other = 0
-
-
-def _handler(tally: _Tally):
-    """The benchmarks' handler (benchmarks/test_parse.py, make_element_handler)."""
-
-    def handle(el) -> None:
-        tally.stanzas += 1
-        tally.from_chars += len(el.get("from"))
-        if el.tag == MESSAGE:
-            body = el.findtext(BODY)
-            if body:
-                tally.messages += 1
-                tally.body_chars += len(body)
-
-    return handle
+from corpus import Tally  # noqa: E402 (benchmarks/ is on sys.path from here on)
+from test_parse import make_element_handler  # noqa: E402 (the handler the benchmarks use)
 
 
 def _parser_class(which: str):
@@ -86,10 +64,10 @@ def _parser_class(which: str):
     return fx.StreamParserPy, (fx.StreamOpen, fx.StreamClose)
 
 
-def _run(chunks: list[bytes], which: str, config: str, keep: list | None = None) -> _Tally:
+def _run(chunks: list[bytes], which: str, config: str, keep: list | None = None) -> Tally:
     cls, non_stanza = _parser_class(which)
     parser = cls()
-    tally = _Tally()
+    tally = Tally()
     feed = parser.feed
     if config == "elements":
         for chunk in chunks:
@@ -98,7 +76,7 @@ def _run(chunks: list[bytes], which: str, config: str, keep: list | None = None)
             if keep is not None:
                 keep.extend(items)
         return tally
-    handle = _handler(tally)
+    handle = make_element_handler(tally)
     for chunk in chunks:
         for item in feed(chunk):
             if isinstance(item, non_stanza):
@@ -119,7 +97,7 @@ def _worker(path: str, which: str, config: str) -> None:
     # cost depends on what the parse makes, not on what start-up left behind
     gc.collect()
     gc.freeze()
-    tally = functools.reduce(lambda _, __: _run(chunks, which, config), (None,), _Tally())
+    tally = functools.reduce(lambda _, __: _run(chunks, which, config), (None,), Tally())
     got = tally.other - 1 if config == "elements" else tally.stanzas
     if got != n:
         sys.exit(f"saw {got} stanzas, expected {n}")

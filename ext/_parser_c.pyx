@@ -2051,12 +2051,22 @@ cdef class StreamParserC:
     cdef int _record_attributes(self) except -1:
         """The start tag just checked opens a stanza: record its attributes (the first
         LazyAttrs, ``nsattrs`` of them)."""
-        cdef const unsigned char* s = self.buf
-        cdef Py_ssize_t i, base = self.stanza_start
-        cdef LazyAttr* la
-        cdef Attr* a
+        cdef Py_ssize_t before = self.nlattrs
         if self.natt > self.lattrs_cap:
             self._reserve_records(self.natt)
+        if self._append_attributes() and before == 0:
+            # in document order: no span of the records starts before the first value
+            self.records_lo = self.lattrs[0].vs
+        self.nsattrs = self.nlattrs
+        return 0
+
+    cdef inline Py_ssize_t _append_attributes(self) except -1:
+        """Record the attributes of the start tag just checked (not its namespace
+        declarations) as the next LazyAttrs, for which there is room; returns how many."""
+        cdef const unsigned char* s = self.buf
+        cdef Py_ssize_t i, base = self.stanza_start, first = self.nlattrs
+        cdef LazyAttr* la
+        cdef Attr* a
         for i in range(self.natt):
             a = &self.atts[i]
             if a.is_decl:
@@ -2068,19 +2078,13 @@ cdef class StreamParserC:
             la.vs = a.vs - base
             la.ve = a.ve - base
             la.flags = a.flags
-            if self.nlattrs == 0:  # in document order: no span starts before the first value
-                self.records_lo = la.vs
-            self.nlattrs += 1
-        self.nsattrs = self.nlattrs
-        return 0
+            self.nlattrs += 1  # the owned reference is counted as soon as it is taken
+        return self.nlattrs - first
 
     cdef int _record_element(self, Py_ssize_t depth, object tag) except -1:
         """The start tag just checked opens an element below the stanza: record it."""
-        cdef const unsigned char* s = self.buf
-        cdef Py_ssize_t i, index = self.nlnodes, base = self.stanza_start
+        cdef Py_ssize_t index = self.nlnodes, base = self.stanza_start
         cdef LazyNode* node
-        cdef LazyAttr* la
-        cdef Attr* a
         if self.nlnodes == self.lnodes_cap or self.nlattrs + self.natt > self.lattrs_cap:
             self._reserve_records(self.natt)
         if self.records_lo < 0:  # no span of the records starts before this name
@@ -2096,19 +2100,7 @@ cdef class StreamParserC:
         node.text_e = node.tail_e = -1
         node.text_flags = node.tail_flags = 0
         self.nlnodes = index + 1  # the owned references are counted as soon as they are taken
-        for i in range(self.natt):
-            a = &self.atts[i]
-            if a.is_decl:
-                continue
-            name = _attr_name(a, s)
-            la = &self.lattrs[self.nlattrs]
-            Py_INCREF(name)
-            la.name = <PyObject*>name
-            la.vs = a.vs - base
-            la.ve = a.ve - base
-            la.flags = a.flags
-            self.nlattrs += 1
-            node.nattr += 1
+        node.nattr = self._append_attributes()
         self.lopen[depth] = index
         self.llast[depth] = -1
         self.llast[depth - 1] = index

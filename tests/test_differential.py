@@ -355,12 +355,9 @@ def test_implementations_agree_on_valid_streams(parser_pair, data):
     assert outcome(c, chunks) == single
 
 
-@SETTINGS
-@given(data=st.data())
-def test_findtext_on_unbuilt_children_agrees(parser_pair, data):
-    """The compiled parser leaves a stanza's children unbuilt and findtext() reads its records in
-    place: for each stanza, the text of every child tag (and of a missing one) must be what the
-    pure parser's built tree gives, read before anything builds the children."""
+def unbuilt_and_built(parser_pair, data):
+    """A generated stream's stanzas as the compiled parser hands them out (fed in random
+    pieces, nothing read yet), each beside the pure parser's fully built one."""
     py, c = parser_pair
     stream_bytes = data.draw(stream(), label="stream")
     chunks = random_chunks(data.draw, stream_bytes)
@@ -368,7 +365,16 @@ def test_findtext_on_unbuilt_children_agrees(parser_pair, data):
     parser = c()
     unbuilt = [item for chunk in chunks for item in parser.feed(chunk) if hasattr(item, "tag")]
     assert len(unbuilt) == len(built)
-    for lazy, reference in zip(unbuilt, built, strict=True):
+    return zip(unbuilt, built, strict=True)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_findtext_on_unbuilt_children_agrees(parser_pair, data):
+    """The compiled parser leaves a stanza's children unbuilt and findtext() reads its records in
+    place: for each stanza, the text of every child tag (and of a missing one) must be what the
+    pure parser's built tree gives, read before anything builds the children."""
+    for lazy, reference in unbuilt_and_built(parser_pair, data):
         tags = {child.tag for child in reference} | {"{urn:none}missing"}
         for tag in sorted(tags):
             if "/" in tag.rpartition("}")[2] or "*" in tag:
@@ -384,14 +390,7 @@ def test_get_on_unbuilt_attributes_agrees(parser_pair, data):
     in place: for each stanza, every attribute (asked for by the name object the pure parser
     made and by an equal one made here), and a missing one, must give what the pure parser's
     dict gives, before anything builds the dict."""
-    py, c = parser_pair
-    stream_bytes = data.draw(stream(), label="stream")
-    chunks = random_chunks(data.draw, stream_bytes)
-    built = [item for item in py().feed(stream_bytes) if hasattr(item, "tag")]
-    parser = c()
-    unbuilt = [item for chunk in chunks for item in parser.feed(chunk) if hasattr(item, "tag")]
-    assert len(unbuilt) == len(built)
-    for lazy, reference in zip(unbuilt, built, strict=True):
+    for lazy, reference in unbuilt_and_built(parser_pair, data):
         for name, value in reference.attrib.items():
             assert lazy.get(name) == value
             assert lazy.get("".join(list(name)), "-") == value
