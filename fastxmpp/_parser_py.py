@@ -284,10 +284,13 @@ class StreamParserPy:
                 if len(attrs) + len(decls) > self.max_attributes:
                     raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
                 decls.clear()
-            elif len(attrs) > self.max_attributes:
-                raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
-            if attrs and not plain(attrs):
-                attrs = _attr_names(attrs)
+                if attrs and not plain(attrs):
+                    attrs = _attr_names(attrs)
+            elif attrs:
+                if len(attrs) > self.max_attributes:
+                    raise _Fault("policy-violation", f"more than {self.max_attributes} attributes")
+                if not plain(attrs):
+                    attrs = _attr_names(attrs)
             try:
                 tag = tags[name]  # never holds the stream's own name: see _clark()
             except KeyError:
