@@ -49,6 +49,8 @@ def extensions():
     modules = [
         # the Element/serializer module is plain Python, compiled as is (see _xmlcore_c.pxd)
         Extension("fastxmpp._xmlcore_c", ["fastxmpp/_xmlcore.py"]),
+        # the same for stanza dispatch (see _dispatch_c.pxd)
+        Extension("fastxmpp._dispatch_c", ["fastxmpp/_dispatch.py"]),
         Extension(
             "fastxmpp._parser_c",
             ["ext/_parser_c.pyx"],

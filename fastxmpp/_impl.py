@@ -10,24 +10,26 @@ import os
 from types import ModuleType
 from typing import Callable
 
-from fastxmpp import _xmlcore
+from fastxmpp import _dispatch, _xmlcore
 
 NO_EXTENSIONS = os.environ.get("FASTXMPP_NO_EXTENSIONS", "") not in ("", "0")
 
 core: ModuleType = _xmlcore
+dispatch: ModuleType = _dispatch  # stanza routing (fastxmpp/_dispatch.py)
 tostring: Callable[..., bytes] = _xmlcore.tostring
 StreamParserC: type | None = None
 EXTENSIONS = False
 
 if not NO_EXTENSIONS:
     try:
-        from fastxmpp import _xmlcore_c  # type: ignore[attr-defined]
+        from fastxmpp import _dispatch_c, _xmlcore_c  # type: ignore[attr-defined]
         from fastxmpp._parser_c import StreamParserC as _StreamParserC  # type: ignore[import-not-found]
         from fastxmpp._writer_c import tostring as _tostring_c  # type: ignore[import-not-found]
     except ImportError:  # not built (no compiler at install time): the pure package works alike
         pass
     else:
         core = _xmlcore_c
+        dispatch = _dispatch_c
         tostring = _tostring_c
         StreamParserC = _StreamParserC
         EXTENSIONS = True

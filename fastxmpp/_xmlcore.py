@@ -11,7 +11,7 @@ class decorators from the ``.pxd``); without Cython installed, ``_cython_shim`` 
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Iterator, Mapping, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Union, overload
 
 try:
     import cython  # type: ignore[import-untyped]
@@ -203,10 +203,13 @@ class Element:
         children = _children_of(self)
         return iter(() if children is None else children)
 
-    @overload
-    def __getitem__(self, index: int) -> Element: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Element]: ...
+    if TYPE_CHECKING:  # (not compiled: in a compiled class, the overloads would replace it)
+
+        @overload
+        def __getitem__(self, index: int) -> Element: ...
+        @overload
+        def __getitem__(self, index: slice) -> list[Element]: ...
+
     def __getitem__(self, index: Union[int, slice]) -> Union[Element, list[Element]]:
         children = _children_of(self)
         return ([] if children is None else children)[index]

@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from OpenSSL import SSL
 
-from fastxmpp import transport
+from fastxmpp import _impl, transport
 from fastxmpp._ids import new_id
 from fastxmpp._inbox import QueueIterator
 from fastxmpp._loop import CallbackRunner, IOLoop, Timer
@@ -59,15 +59,24 @@ from fastxmpp.xml import Element, iq, message, tostring
 
 __all__ = ["Connection", "connect", "TLSPolicy"]
 
+if TYPE_CHECKING:
+    from fastxmpp import _dispatch
+    from fastxmpp._dispatch import Route
+else:
+    _dispatch = _impl.dispatch  # compiled when the extensions are built
+    Route = _dispatch.Route
+
 log = logging.getLogger("fastxmpp.connection")
 xml_log = logging.getLogger("fastxmpp.xml")
 
 CLIENT_NS = "jabber:client"
 PING_NS = "urn:xmpp:ping"
 STANZA_ERRORS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
-MESSAGE = f"{{{CLIENT_NS}}}message"
-PRESENCE = f"{{{CLIENT_NS}}}presence"
-IQ = f"{{{CLIENT_NS}}}iq"
+# the dispatch's interned names: the handler tables are keyed by them, and a parsed tag (interned
+# too) then finds its entry by identity
+MESSAGE = _dispatch.MESSAGE
+PRESENCE = _dispatch.PRESENCE
+IQ = _dispatch.IQ
 _TAGS = {"message": MESSAGE, "presence": PRESENCE, "iq": IQ}
 EVENTS = frozenset({"connected", "authenticated", "session_ready", "disconnected", "stream_error"})
 #: The disco#info features Connection implements itself (it answers pings on the I/O thread).
@@ -110,40 +119,16 @@ _Key = tuple[str, str | None, str | None]
 _DEFAULT_TYPE = {"message": "normal", "presence": "available", "iq": None}
 
 
-class _Route:
-    """The handlers for one stanza kind, arranged so that dispatching is a few dict hits."""
-
-    __slots__ = ("plain", "by_type", "by_ns", "simple", "default_type")
-
-    def __init__(self, kind: str) -> None:
-        self.plain: list[Callable[[Element], Any]] = []  # no type, no namespace
-        self.by_type: dict[str | None, list[Callable[[Element], Any]]] = {}
-        self.by_ns: dict[tuple[str | None, str], list[Callable[[Element], Any]]] = {}
-        self.simple = True
-        #: RFC 6121: a message without type is "normal", a presence without type "available".
-        self.default_type = _DEFAULT_TYPE[kind]
-
-    def select(self, stanza: Element) -> list[Callable[[Element], Any]]:
-        type_ = stanza.get("type") or self.default_type
-        found = self.plain + self.by_type.get(type_, [])
-        if self.by_ns:
-            seen: set[str] = set()
-            for child in stanza:
-                tag = child.tag
-                ns = tag[1:].partition("}")[0] if tag[:1] == "{" else ""
-                if ns not in seen:
-                    seen.add(ns)
-                    found += self.by_ns.get((None, ns), []) + self.by_ns.get((type_, ns), [])
-        return found
-
-
-def _build_routes(handlers: dict[_Key, list[Callable[..., Any]]]) -> dict:
-    routes: dict[str, _Route] = {}
+def _build_routes(handlers: dict[_Key, list[Callable[..., Any]]]) -> dict[str, Route]:
+    """Stanza tag -> its :class:`~fastxmpp._dispatch.Route` (the dispatch reads these)."""
+    routes: dict[str, Route] = {}
     for (kind, type_, ns), registered in handlers.items():
         tag = _TAGS.get(kind)
         if tag is None:  # an event, not a stanza kind
             continue
-        route = routes.setdefault(tag, _Route(kind))
+        route = routes.get(tag)
+        if route is None:
+            route = routes[tag] = _dispatch.Route(_DEFAULT_TYPE[kind])
         fns = list(registered)
         if type_ is None and ns is None:
             route.plain += fns
@@ -249,10 +234,10 @@ class Connection:
         )
         self._runner.add_drain_listener(self._on_drained)
         self._handlers: dict[_Key, list[Callable[..., Any]]] = {}
-        self._routes: dict[str, _Route] = {}  # stanza tag -> its handlers, rebuilt by on()/off()
+        self._routes: dict[str, Route] = {}  # stanza tag -> its handlers, rebuilt by on()/off()
         # the same for inline handlers (run on the I/O thread): on(..., inline=True)
         self._inline_handlers: dict[_Key, list[Callable[..., Any]]] = {}
-        self._inline_routes: dict[str, _Route] = {}
+        self._inline_routes: dict[str, Route] = {}
         self._handlers_lock = threading.Lock()  # on()/off() from several threads at once
         self._iq_pending: dict[str, tuple[Future, frozenset[Any]]] = {}
         self._message_queues: list[queue.Queue[Any]] = []
@@ -870,41 +855,9 @@ class Connection:
 
     def _route(self, items: list[Any]) -> None:
         """Hand stanzas on: IQ answers to their futures, messages and presences to the inline
-        handlers at once, then (when anything waits for them there) to the callback thread."""
-        batch: list[Element] = []
-        handlers = self._handlers
-        routes = self._routes
-        inline = self._inline_routes
-        queues = self._message_queues
-        for item in items:
-            if not isinstance(item, Element):  # StreamClosed: handled after the batch
-                continue
-            tag = item.tag
-            if tag == IQ:
-                kind_type = item.get("type")
-                if kind_type == "result" or kind_type == "error":
-                    self._iq_answer(item, kind_type)
-                else:
-                    if batch:  # what came before the request is handled before it
-                        self._submit_batch(batch)
-                        batch = []
-                    self._iq_request(item, kind_type, handlers)
-                continue
-            if inline:  # the inline handlers, right here (a method call per stanza costs)
-                route = inline.get(tag)
-                if route is not None:
-                    callbacks = route.plain if route.simple else route.select(item)
-                    if callbacks:
-                        arg: Any = Message(item, self) if tag == MESSAGE else item
-                        for fn in callbacks:
-                            try:
-                                fn(arg)
-                            except Exception:
-                                log.exception("inline handler %r failed", fn)
-            if tag in routes or (queues and tag == MESSAGE):
-                batch.append(item)
-        if batch:
-            self._submit_batch(batch)
+        handlers at once, then (when anything waits for them there) to the callback thread.
+        (:func:`fastxmpp._dispatch.route`: compiled, the per-stanza hot path.)"""
+        _dispatch.route(self, items, Element, Message)
 
     def _submit_batch(self, batch: list[Element]) -> None:
         self._runner.submit(self._dispatch, batch, weight=len(batch))
@@ -915,7 +868,7 @@ class Connection:
         if entry is None:
             if iq_id == self._ping_id:
                 self._ping_id = None
-            else:
+            elif log.isEnabledFor(logging.DEBUG):  # one Python call, not two, per stray answer
                 log.debug("%s: an IQ %s nobody waits for (id %r)", self.jid, kind_type, iq_id)
             return
         future, senders = entry
@@ -996,21 +949,8 @@ class Connection:
     def _dispatch(self, batch: list[Element]) -> None:
         """On the callback thread: run the handlers for each stanza, in order; a message then
         goes to the messages() iterators (so an iterator sees it after everything before it
-        was handled)."""
-        routes = self._routes
-        for stanza in batch:
-            is_message = stanza.tag == MESSAGE
-            arg: Any = Message(stanza, self) if is_message else stanza
-            route = routes.get(stanza.tag)
-            if route is not None:
-                for fn in route.plain if route.simple else route.select(stanza):
-                    try:
-                        fn(arg)
-                    except Exception:
-                        log.exception("handler %r failed", fn)
-            if is_message:
-                for box in self._message_queues:
-                    box.put(arg)
+        was handled). (:func:`fastxmpp._dispatch.dispatch`.)"""
+        _dispatch.dispatch(self, batch, Message)
 
     def _emit(self, event: str, *args: Any) -> None:
         for handler in self._handlers.get((event, None, None), ()):

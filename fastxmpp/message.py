@@ -14,9 +14,10 @@ send, with one body and subject per language when asked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from typing import Any, overload
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+from fastxmpp import _impl
 from fastxmpp._ids import new_id
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
 from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
@@ -33,7 +34,13 @@ SUBJECT = "{jabber:client}subject"
 THREAD = "{jabber:client}thread"
 
 
-class Message:
+if TYPE_CHECKING:
+    from fastxmpp._dispatch import StanzaView
+else:  # compiled when the extensions are built: no Python frame per get()/findtext()
+    StanzaView = _impl.dispatch.StanzaView
+
+
+class Message(StanzaView):
     """A ``<message/>`` stanza as received (or built by :meth:`make_reply`).
 
     ``stanza`` is the Element itself. The properties read it on each access; nothing is
@@ -41,14 +48,10 @@ class Message:
     :meth:`reply` and for the preferred language (``connection.lang``).
     """
 
-    __slots__ = ("stanza", "connection")
+    __slots__ = ()  # ``stanza`` and ``connection`` are StanzaView's
 
     stanza: Element
     connection: Any
-
-    def __init__(self, stanza: Element, connection: Any = None) -> None:
-        self.stanza = stanza
-        self.connection = connection
 
     @classmethod
     def build(
@@ -61,60 +64,6 @@ class Message:
     ) -> Message:
         """A new outgoing message (keywords as :func:`build_message`), not sent."""
         return cls(build_message(to, body, **options), connection)
-
-    # -- the read-only Element API, delegated ---------------------------------------------
-
-    @property
-    def tag(self) -> str:
-        return self.stanza.tag
-
-    @property
-    def attrib(self) -> dict[str, str]:
-        return self.stanza.attrib
-
-    @property
-    def text(self) -> str | None:
-        return self.stanza.text
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.stanza.get(key, default)
-
-    def keys(self) -> list[str]:
-        return self.stanza.keys()
-
-    def items(self) -> list[tuple[str, str]]:
-        return self.stanza.items()
-
-    def find(self, path: str) -> Element | None:
-        return self.stanza.find(path)
-
-    def findall(self, path: str) -> list[Element]:
-        return self.stanza.findall(path)
-
-    def findtext(self, path: str, default: str | None = None) -> str | None:
-        return self.stanza.findtext(path, default)
-
-    def iter(self, tag: str | None = None) -> Iterator[Element]:
-        return self.stanza.iter(tag)
-
-    def itertext(self) -> Iterator[str]:
-        return self.stanza.itertext()
-
-    def __iter__(self) -> Iterator[Element]:
-        return iter(self.stanza)
-
-    def __len__(self) -> int:
-        return len(self.stanza)
-
-    def __bool__(self) -> bool:  # like Element: always true, whatever len() says
-        return True
-
-    @overload
-    def __getitem__(self, index: int) -> Element: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Element]: ...
-    def __getitem__(self, index: int | slice) -> Element | list[Element]:
-        return self.stanza[index]
 
     # -- what the message says --------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fastxmpp._impl import dispatch as _dispatch
 from fastxmpp.errors import (
     AuthenticationError,
     StanzaError,
@@ -74,6 +75,7 @@ SASL_CB_NS = "urn:xmpp:sasl-cb:0"
 
 FEATURES = f"{{{STREAMS_NS}}}features"
 STREAM_ERROR = f"{{{STREAMS_NS}}}error"
+_stanzas_only = _dispatch.stanzas_only  # compiled when the extensions are built
 IQ = f"{{{CLIENT_NS}}}iq"
 
 #: How the stream gets TLS: ``"starttls"`` negotiates it in the stream (RFC 6120 section 5),
@@ -245,10 +247,8 @@ class ClientStream:
             raise
         try:
             if self._state == _READY:
-                for item in items:  # the hot path: hand the parser's list on when it is all stanzas
-                    if not isinstance(item, Element) or item.tag == STREAM_ERROR:
-                        break
-                else:
+                # the hot path: hand the parser's list on when it is all stanzas
+                if _stanzas_only(items, Element, STREAM_ERROR):
                     return items
                 for item in items:
                     if isinstance(item, Element) and item.tag != STREAM_ERROR:

@@ -911,6 +911,8 @@ def test_generated_trees_round_trip(xmlcore, parser_cls, seed, default):
 
 def test_modules_are_consistent():
     """fastxmpp.xml exports the active implementation."""
+    import importlib
+
     import fastxmpp
 
     if fastxmpp.EXTENSIONS:
@@ -922,6 +924,12 @@ def test_modules_are_consistent():
     assert fastxmpp.xml.ElementMaker is active.ElementMaker
     if not fastxmpp.EXTENSIONS:
         assert fastxmpp.xml.tostring is active.tostring
+    # the stanza dispatch and Message's base come from the same side
+    dispatch = importlib.import_module(
+        "fastxmpp._dispatch_c" if fastxmpp.EXTENSIONS else "fastxmpp._dispatch"
+    )
+    assert fastxmpp._impl.dispatch is dispatch
+    assert fastxmpp.Message.__mro__[1] is dispatch.StanzaView
 
 
 def test_parsers_build_the_active_element():
@@ -932,3 +940,15 @@ def test_parsers_build_the_active_element():
             continue
         items = cls().feed(header_for(CLIENT) + b"<message/>")
         assert isinstance(items[1], fastxmpp.xml.Element), cls
+
+
+def test_a_python_subclass_keeps_indexing(xmlcore):
+    """The compiled Element must not leave typing.overload's placeholder in its type dict,
+    where a Python subclass would find it for ``[]``."""
+
+    class Sub(xmlcore.Element):
+        pass
+
+    el = Sub("a")
+    el.append(xmlcore.Element("b"))
+    assert el[0].tag == "b" and [c.tag for c in el[:1]] == ["b"]
