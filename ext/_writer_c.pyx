@@ -14,9 +14,12 @@ from libc.string cimport memcpy
 
 from fastxmpp._xmlcore_c cimport Element, _children_of
 
+import os as _os
+
 from fastxmpp import _xmlcore_c as _core
 
 cdef extern from "Python.h":
+    object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
 
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -237,13 +240,13 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
         _put(b, "/>", 2)
         return 0
     _put(b, ">", 1)
-    if el.text:
+    if el.text is not None:  # (not just "if text": a non-str 0 must not vanish)
         _put_str(b, el.text, False, None)
     if children is not None:
         for obj in children:
             child = <Element?>obj
             _element(b, child, ns, prefixes, depth + 1)
-            if child.tail:
+            if child.tail is not None:
                 _put_str(b, child.tail, False, None)
     _put(b, "</", 2)
     _put(b, local, len(local))
@@ -271,3 +274,71 @@ def tostring(element, *, default_namespace=None):
     finally:
         if b.heap:
             free(b.p)
+
+
+def message_bytes(to, body, type, id):
+    """``tostring(message(to, body, type=type, id=id), default_namespace="jabber:client")``,
+    byte for byte and error for error, without building the tree: what send_message() writes
+    for every plain message (see ``fastxmpp._xmlcore.message_bytes``)."""
+    cdef Buf b
+    cdef unsigned char first[1024]
+    if to is not None and to.__class__ is not str:
+        to = _core._address(to, "to")  # a JID (its str), or the builder's TypeError
+    b.p = first
+    b.n = 0
+    b.cap = sizeof(first)
+    b.heap = False
+    try:
+        _put(&b, "<message", 8)
+        # the attributes in message()'s order (see _stanza_attrib), each as _element writes it
+        if to is not None:
+            _put(&b, ' to="', 5)
+            _put_str(&b, to, True, "to")
+            _put(&b, '"', 1)
+        if type is not None:
+            _put(&b, ' type="', 7)
+            _put_str(&b, type, True, "type")
+            _put(&b, '"', 1)
+        if id is not None:
+            _put(&b, ' id="', 5)
+            _put_str(&b, id, True, "id")
+            _put(&b, '"', 1)
+        if body is None:
+            _put(&b, "/>", 2)
+        else:
+            _put(&b, "><body>", 7)
+            _put_str(&b, body, False, None)
+            _put(&b, "</body></message>", 17)
+        return PyBytes_FromStringAndSize(<char*>b.p, b.n)
+    finally:
+        if b.heap:
+            free(b.p)
+
+
+# -- stanza ids ---------------------------------------------------------------------------------
+
+cdef unsigned long long _last_id = 0
+cdef bytes _id_prefix = _os.urandom(4).hex().encode()  # 8 hex digits of this process
+
+
+def new_id():
+    """A fresh stanza id, ``'<8 hex digits>-<n>'`` as :func:`fastxmpp._ids.new_id` makes them
+    (its own random prefix, so the two never collide): unique in the process, since the GIL is
+    held from the increment to the return."""
+    global _last_id
+    cdef char buf[32]
+    cdef char digits[20]
+    cdef int k = 0, i
+    _last_id += 1
+    cdef unsigned long long n = _last_id
+    while True:
+        digits[k] = <char>(48 + n % 10)
+        k += 1
+        n //= 10
+        if n == 0:
+            break
+    memcpy(buf, <const char*>_id_prefix, 8)
+    buf[8] = 45  # '-'
+    for i in range(k):
+        buf[9 + i] = digits[k - 1 - i]
+    return PyUnicode_DecodeASCII(buf, 9 + k, NULL)

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from OpenSSL import SSL
 
 from fastxmpp import _impl, transport
-from fastxmpp._ids import new_id
 from fastxmpp._inbox import QueueIterator
 from fastxmpp._loop import CallbackRunner, IOLoop, Timer
 from fastxmpp.errors import (
@@ -65,6 +64,8 @@ if TYPE_CHECKING:
 else:
     _dispatch = _impl.dispatch  # compiled when the extensions are built
     Route = _dispatch.Route
+_message_bytes = _impl.message_bytes
+new_id = _impl.new_id  # compiled when the extensions are built
 
 log = logging.getLogger("fastxmpp.connection")
 xml_log = logging.getLogger("fastxmpp.xml")
@@ -519,6 +520,12 @@ class Connection:
         """
         if id is None:
             id = new_id()
+        if subject is None and thread is None and lang is None and bodies is None and not subjects:
+            # the common case, written without building the tree when compiled (same bytes)
+            if to.__class__ is JID:
+                to = to._str  # type: ignore[union-attr]  # str(to) without a Python call
+            self._enqueue(_message_bytes(to, body, type, id))
+            return id
         if bodies is None and subjects is None:
             stanza = message(to, body, type=type, id=id, subject=subject, thread=thread, lang=lang)
         else:

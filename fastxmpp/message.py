@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from fastxmpp import _impl
-from fastxmpp._ids import new_id
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
 from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
 from fastxmpp.jid import JID
@@ -33,6 +32,8 @@ BODY = "{jabber:client}body"
 SUBJECT = "{jabber:client}subject"
 THREAD = "{jabber:client}thread"
 
+
+new_id = _impl.new_id
 
 if TYPE_CHECKING:
     from fastxmpp._dispatch import StanzaView

@@ -952,3 +952,70 @@ def test_a_python_subclass_keeps_indexing(xmlcore):
     el = Sub("a")
     el.append(xmlcore.Element("b"))
     assert el[0].tag == "b" and [c.tag for c in el[:1]] == ["b"]
+
+
+@pytest.fixture(params=["py", "c"])
+def message_bytes(request):
+    """send_message()'s writer: the pure one, and the compiled one that builds no tree."""
+    if request.param == "py":
+        import fastxmpp._xmlcore as core
+
+        return core.message_bytes
+    from conftest import missing_extension, no_extensions
+
+    if no_extensions():
+        missing_extension("fastxmpp._writer_c", "FASTXMPP_NO_EXTENSIONS=1")
+    try:
+        from fastxmpp._writer_c import message_bytes as compiled
+    except ImportError as exc:
+        missing_extension("fastxmpp._writer_c", f"ImportError: {exc}")
+    return compiled
+
+
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except (TypeError, ValueError) as exc:
+        return type(exc), str(exc)
+
+
+_tricky = ["a", "&", "<", ">", '"', "'", "\t", "\n", "\r", "\x00", "\x1f", "\ufffe", "é"]
+_texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12) | st.text(
+    st.sampled_from(_tricky), max_size=6
+)
+_values = st.none() | _texts | st.integers(0, 9)
+
+
+@given(to=_values, body=_values, type=_values, id=_values)
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_message_bytes_is_tostring_of_message(message_bytes, to, body, type, id):
+    """Byte for byte, and error for error, what the builder and the pure writer give."""
+    import fastxmpp._xmlcore as core
+
+    def reference(to, body, type, id):
+        return core.tostring(core.message(to, body, type=type, id=id), default_namespace=CLIENT)
+
+    assert _outcome(message_bytes, to, body, type, id) == _outcome(reference, to, body, type, id)
+
+
+def test_message_bytes_takes_a_jid(message_bytes):
+    from fastxmpp import JID
+
+    out = message_bytes(JID("Romeo@Montague.lit/Orchard"), "a < b", "chat", "i&1")
+    assert out == (
+        b'<message to="romeo@montague.lit/Orchard" type="chat" id="i&amp;1">'
+        b"<body>a &lt; b</body></message>"
+    )
+    assert message_bytes(None, None, None, None) == b"<message/>"
+    with pytest.raises(TypeError, match="to must be a str or a JID"):
+        message_bytes(b"romeo@montague.lit", "x", "chat", None)
+
+
+@pytest.mark.parametrize("where", ["text", "tail"])
+def test_a_falsy_non_str_text_is_refused_not_dropped(xmlcore, where):
+    root = xmlcore.Element("{jabber:client}message")
+    child = xmlcore.Element("{jabber:client}body")
+    root.append(child)
+    setattr(child, where, 0)
+    with pytest.raises(TypeError, match="text must be a str, not int"):
+        xmlcore.tostring(root)
