@@ -18,7 +18,8 @@ Implementations (group ``serialize``):
   ``tostring(msg, default_namespace="jabber:client")``.
 * ``fastxmpp`` compiled with the stanza builder: ``fastxmpp.xml.message(to, body, id=...)``
   plus ``append(E(chat state))`` - the path a client's send_message takes; and the same
-  without the chat state (a plain chat message, the only row that writes different bytes).
+  without the chat state (a plain chat message: with the next, the rows that write different
+  bytes), and ``message_bytes``, what ``Connection.send_message`` writes a plain message with.
 * ``xml.etree.ElementTree``: ``Element``/``SubElement`` + ``ET.tostring(msg, encoding="utf-8")``;
   the stanza is built in no namespace with a literal ``xmlns`` attribute on the chat-state element
   (the usual trick: ET would otherwise write ``ns0:`` prefixes), which gives the same bytes.
@@ -143,6 +144,22 @@ def test_fastxmpp_compiled_plain_message(run_serialize, specs):
         ]
 
     label = "fastxmpp compiled, message() builder, no chat state"
+    outputs = run_serialize(label, build_and_serialize, len(specs))
+    check_outputs(outputs, specs, chat_state=False)
+
+
+def test_fastxmpp_compiled_message_bytes(run_serialize, specs):
+    """What send_message() writes for a plain chat message: the compiled message_bytes(), the
+    same bytes as the row above without building the tree (the id given, as above)."""
+    fastxmpp = pytest.importorskip("fastxmpp")
+    if not fastxmpp.EXTENSIONS:
+        pytest.skip("fastxmpp compiled extension not built or disabled")
+    from fastxmpp._impl import message_bytes
+
+    def build_and_serialize():
+        return [message_bytes(s.to, s.body, "chat", s.id) for s in specs]
+
+    label = "fastxmpp compiled, send_message's writer (message_bytes), no chat state"
     outputs = run_serialize(label, build_and_serialize, len(specs))
     check_outputs(outputs, specs, chat_state=False)
 
