@@ -15,6 +15,7 @@ from libc.string cimport memcpy
 from fastxmpp._xmlcore_c cimport Element, _children_of
 
 import os as _os
+from sys import intern as _intern
 
 from fastxmpp import _xmlcore_c as _core
 
@@ -173,7 +174,7 @@ cdef tuple _name(object name, bint attr):
     cached = names.get(name)
     if cached is None:
         ns, local = _core._parse_name(name, "attribute name" if attr else "tag")
-        cached = (ns, local.encode("utf-8"))
+        cached = (_intern(ns), local.encode("utf-8"))  # (interned: see _same_str)
         if len(names) < MAX_NAMES:
             names[name] = cached
     Py_XDECREF(slot.name)
@@ -183,6 +184,17 @@ cdef tuple _name(object name, bint attr):
     slot.name = <PyObject*>name
     slot.parsed = <PyObject*>cached
     return <tuple>cached
+
+
+cdef inline bint _same_str(str a, str b) except -1:
+    """a == b, cheaply: Cython compares two str with PyUnicode_Compare, which orders them
+    (walking their common prefix) even when the lengths differ. The namespaces compared here
+    are interned (_name, tostring), so equal ones are usually the same object."""
+    if a is b:
+        return True
+    if len(a) != len(b):
+        return False
+    return a == b
 
 
 class _TooDeep(Exception):
@@ -203,7 +215,7 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     cdef dict attrib
     _put(b, "<", 1)
     _put(b, local, len(local))
-    if ns is not default_ns and ns != default_ns:
+    if not _same_str(ns, default_ns):
         _put(b, ' xmlns="', 8)
         _put_str(b, ns, True, "xmlns")
         _put(b, '"', 1)
@@ -215,7 +227,7 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
         attr_ns = <str>attr_name[0]
         if not attr_ns:
             _put(b, " ", 1)
-        elif attr_ns == XML_NS:
+        elif _same_str(attr_ns, XML_NS):
             _put(b, " xml:", 5)
         else:
             if prefixes is None or attr_ns not in prefixes:
@@ -267,7 +279,7 @@ def tostring(element, *, default_namespace=None):
     b.cap = sizeof(first)
     b.heap = False
     try:
-        _element(&b, el, default_namespace or "", None, 0)
+        _element(&b, el, _intern(default_namespace) if default_namespace else "", None, 0)
         return PyBytes_FromStringAndSize(<char*>b.p, b.n)
     except _TooDeep:
         return _core.tostring(element, default_namespace=default_namespace)
