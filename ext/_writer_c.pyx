@@ -21,6 +21,9 @@ from fastxmpp import _xmlcore_c as _core
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
+    bint PyUnicode_IS_ASCII(object s)  # (a str, always ready since Python 3.12, compact before)
+    void* PyUnicode_DATA(object s)
+    Py_ssize_t PyUnicode_GET_LENGTH(object s)
     const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
 
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -102,12 +105,17 @@ cdef int _put_str(Buf* b, object value, bint attr, object what) except -1:
             if attr:
                 raise TypeError(f"attribute {what!r} must be a str, not {type(value).__name__}")
             raise TypeError(f"text must be a str, not {type(value).__name__}")
-    try:
-        s = <const unsigned char*>PyUnicode_AsUTF8AndSize(value, &k)
-    except UnicodeEncodeError:
-        _core._check_chars(value, f"attribute {what!r}" if attr else "text")
-        raise
-    _reserve(b, 6 * k)
+    if PyUnicode_IS_ASCII(value):  # its characters are its UTF-8 bytes: no call to get them
+        s = <const unsigned char*>PyUnicode_DATA(value)
+        k = PyUnicode_GET_LENGTH(value)
+    else:
+        try:
+            s = <const unsigned char*>PyUnicode_AsUTF8AndSize(value, &k)
+        except UnicodeEncodeError:
+            _core._check_chars(value, f"attribute {what!r}" if attr else "text")
+            raise
+    if b.n + 6 * k > b.cap:
+        _reserve(b, 6 * k)
     out = b.p + b.n
     i = 0
     while i < k:
