@@ -1,5 +1,7 @@
 # Augments fastxmpp/_xmlcore.py when the build compiles it as fastxmpp._xmlcore_c: Element becomes
 # an extension type with C-level fields, which the compiled stream parser fills in directly.
+# (cythonize does not see this file as a dependency of _xmlcore.py: after changing only this
+# file, touch _xmlcore.py so that an in-place build regenerates the C code.)
 # (class decorators such as the freelist are in _xmlcore.py: Cython ignores them here)
 
 
@@ -28,3 +30,7 @@ cpdef Element _make_element(str tag, dict attrib)
 cpdef list _children_of(Element element)
 cdef dict _make_attrib(Element element)
 cdef _settle(Element element)
+# the stanza builders' helpers, called at C level (cpdef: _writer_c calls _address by name)
+cdef Element _text_element(str tag, str text)
+cpdef str _address(object value, str what)
+cdef dict _stanza_attrib(object to, object from_, object type, object id, object lang)
