@@ -1,5 +1,7 @@
 # Augments fastxmpp/_dispatch.py when the build compiles it as fastxmpp._dispatch_c: the handler
-# tables and the stanza wrapper become extension types with C-level fields.
+# tables and the stanza wrapper become extension types with C-level fields. (As with
+# _xmlcore_c.pxd, cythonize does not track this file: touch _dispatch.py after changing it, or
+# after changing Element in _xmlcore_c.pxd, before an in-place build.)
 
 from fastxmpp._xmlcore_c cimport Element
 
