@@ -264,9 +264,11 @@ cdef enum:
     MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
 
 cdef enum:
-    CACHE_SIZE = 2048      # entries of the name cache (a power of two)
+    CACHE_SETS = 1024      # sets of the name cache (a power of two), of CACHE_WAYS entries
+    CACHE_WAYS = 2
     CACHE_LOCAL = 48       # longest local name (or namespace name) it keeps
     URI_CACHE_SIZE = 256   # entries of the namespace-name cache
+    BUF_SLACK = 8          # bytes allocated past the parser's buffer: see _clark
 
 cdef struct CacheEntry:
     PyObject* uri
@@ -275,39 +277,56 @@ cdef struct CacheEntry:
     unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
-cdef CacheEntry NAME_CACHE[CACHE_SIZE]
+cdef CacheEntry NAME_CACHE[CACHE_SETS * CACHE_WAYS]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
 
 
-cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
-    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity.
+cdef inline bint _cache_hit(
+    CacheEntry* e, PyObject* uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
+) noexcept nogil:
+    # an empty entry has uri NULL, which no lookup passes
+    return (
+        e.head == head
+        and e.uri == uri
+        and e.llen == llen
+        and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
+    )
+
+
+cdef inline object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
+    """The Clark name for (uri, local), from a small cache keyed by identity: ``local`` is a
+    name in the parser's buffer (which has BUF_SLACK bytes past its end, so that the 8 bytes
+    from ``local`` can be read in one load).
 
     The first 8 bytes of the name, as one word, both hash and compare most names (those of
-    XMPP are mostly that short); only the rest of a longer name is compared byte by byte."""
-    cdef unsigned long long head = 0
+    XMPP are mostly that short); only the rest of a longer name is compared byte by byte. The
+    cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
+    direct-mapped cache made two frequent names evict each other in some memory layouts."""
+    cdef unsigned long long head
     cdef size_t h
-    cdef Py_ssize_t i
     cdef CacheEntry* e
-    cdef object name
-    cdef PyObject* interned
-    if llen >= 8:
-        memcpy(&head, local, 8)
-    else:
-        for i in range(llen):
-            head |= (<unsigned long long>local[i]) << (8 * i)
+    memcpy(&head, local, 8)
+    if llen < 8:  # (names are never empty)
+        head &= (1ULL << (8 * llen)) - 1
     h = <size_t>((head * 0x9E3779B97F4A7C15ULL) >> 29) ^ (<size_t><PyObject*>uri >> 4) ^ (<size_t>llen * 31)
     if llen > 8:  # the head and the last byte are enough to spread the names
         h = (h ^ local[llen - 1]) * 16777619
-    e = &NAME_CACHE[(h ^ (h >> 15)) & (CACHE_SIZE - 1)]
-    if (
-        e.value != NULL
-        and e.head == head
-        and e.uri == <PyObject*>uri
-        and e.llen == llen
-        and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
-    ):
+    e = &NAME_CACHE[((h ^ (h >> 15)) & (CACHE_SETS - 1)) * CACHE_WAYS]
+    if _cache_hit(e, <PyObject*>uri, local, llen, head):
         return <object>e.value
+    if _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
+        return <object>e[1].value
+    return _clark_miss(e, uri, local, llen, head)
+
+
+cdef object _clark_miss(
+    CacheEntry* e, object uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
+):
+    """_clark() for a name not in its set ``e``: made, then kept in the set's first entry
+    (the one there moves to the second, whose name is dropped)."""
+    cdef object name
+    cdef PyObject* interned
     name = _decode(local, llen, _has_nonascii(local, llen))
     if uri is not None and len(<str>uri) > 0:
         name = "{" + uri + "}" + name
@@ -318,8 +337,9 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
         PyUnicode_InternInPlace(&interned)
         name = <object>interned
         Py_DECREF(name)
-        Py_XDECREF(e.value)
-        Py_XDECREF(e.uri)
+        Py_XDECREF(e[1].value)
+        Py_XDECREF(e[1].uri)
+        e[1] = e[0]  # the references move with the entry
         Py_INCREF(name)
         Py_INCREF(uri)
         e.value = <PyObject*>name
@@ -792,7 +812,7 @@ cdef class StreamParserC:
         self._drop_records()
         if self.buf == NULL:
             self.cap = 65536
-            self.buf = <unsigned char*>malloc(self.cap)
+            self.buf = <unsigned char*>malloc(self.cap + BUF_SLACK)
             self.atts_cap = 16
             self.atts = <Attr*>malloc(self.atts_cap * sizeof(Attr))
             self.open_cap = self.max_depth + 3
@@ -963,7 +983,7 @@ cdef class StreamParserC:
         cdef unsigned char* b
         while cap < need:
             cap *= 2
-        b = <unsigned char*>realloc(self.buf, cap)
+        b = <unsigned char*>realloc(self.buf, cap + BUF_SLACK)
         if b == NULL:
             raise MemoryError()
         self.buf = b
