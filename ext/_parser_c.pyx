@@ -877,13 +877,13 @@ cdef class StreamParserC:
         self.nbind += 1
         return 0
 
-    cdef void _free_bindings(self, Py_ssize_t keep):
+    cdef void _free_bindings(self, Py_ssize_t keep) noexcept:
         while self.nbind > keep:
             self.nbind -= 1
             free(self.binds[self.nbind].heap)
             Py_DECREF(<object>self.binds[self.nbind].uri)
 
-    cdef inline PyObject* _lookup(self, const unsigned char* prefix, Py_ssize_t plen):
+    cdef inline PyObject* _lookup(self, const unsigned char* prefix, Py_ssize_t plen) noexcept:
         """The URI bound to ``prefix`` (NULL when unbound; "" when the default is undeclared)."""
         cdef Py_ssize_t i = self.nbind - 1
         cdef Binding* b
@@ -936,7 +936,7 @@ cdef class StreamParserC:
         self.items = []
         return items
 
-    cdef Py_ssize_t _keep(self):
+    cdef Py_ssize_t _keep(self) noexcept:
         """The first buffer offset that a state still refers to."""
         if self.depth >= 2 or self.stanza_start >= 0:
             return self.stanza_start
@@ -946,7 +946,7 @@ cdef class StreamParserC:
             return self.pos
         return self.tok if self.tok >= 0 else self.pos
 
-    cdef void _shift(self, Py_ssize_t d):
+    cdef void _shift(self, Py_ssize_t d) noexcept:
         cdef Py_ssize_t i
         self.n -= d
         self.pos -= d
@@ -1640,7 +1640,7 @@ cdef class StreamParserC:
         self.pos = pos
         return -1
 
-    cdef bint _predefined(self, Py_ssize_t start, Py_ssize_t end):
+    cdef bint _predefined(self, Py_ssize_t start, Py_ssize_t end) noexcept:
         cdef const unsigned char* p = self.buf + start
         cdef Py_ssize_t length = end - start
         if length == 2:
@@ -2042,7 +2042,7 @@ cdef class StreamParserC:
 
     # -- the stanza's children, recorded (see LazyNode) -----------------------------------------
 
-    cdef void _drop_records(self):
+    cdef void _drop_records(self) noexcept:
         """Forget the records of a stanza that will not be handed out (an error, reset())."""
         cdef Py_ssize_t i
         for i in range(self.nlnodes):
@@ -2126,7 +2126,7 @@ cdef class StreamParserC:
         self.llast[depth - 1] = index
         return 0
 
-    cdef void _record_text(self, Py_ssize_t start):
+    cdef void _record_text(self, Py_ssize_t start) noexcept:
         """A text run below the stanza ends at ``tok``: the tail of the open element's last
         child, or else the open element's text. (One run at most per place: only comments and
         processing instructions could split one, and they end the stream.)"""
