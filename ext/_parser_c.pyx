@@ -1157,7 +1157,18 @@ cdef class StreamParserC:
                 continue
 
             elif state == ST_TAG_NAME or state == ST_ATT_NAME or state == ST_ETAG_NAME or state == ST_PI_TARGET:
-                k = self._scan_name(pos)
+                # inline, the common case: ASCII name characters, no colon so far, and a byte
+                # after them that cannot continue the name; anything else is for _scan_name
+                # (which, called here, goes on exactly as if called where the name started)
+                if self.colon < 0:
+                    while pos < n and CLS[s[pos]] & C_NAME:
+                        pos += 1
+                    if pos < n and s[pos] < 0x80 and s[pos] != 58:
+                        k = pos
+                    else:
+                        k = self._scan_name(pos)
+                else:
+                    k = self._scan_name(pos)
                 if k < 0:
                     pos = self.pos  # cut short: wait for more
                     break
