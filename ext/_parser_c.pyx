@@ -370,6 +370,25 @@ cdef inline Py_ssize_t _skip(const unsigned char* s, Py_ssize_t pos, Py_ssize_t 
     return pos
 
 
+cdef inline bint _eq_bytes(const unsigned char* a, const unsigned char* b, Py_ssize_t length) noexcept nogil:
+    """``a[:length] == b[:length]``, a word at a time: both are in the parser's buffer, which
+    may be read up to 7 bytes past a span (its BUF_SLACK)."""
+    cdef unsigned long long x, y
+    while length >= 8:
+        memcpy(&x, a, 8)
+        memcpy(&y, b, 8)
+        if x != y:
+            return False
+        a += 8
+        b += 8
+        length -= 8
+    if length == 0:
+        return True
+    memcpy(&x, a, 8)
+    memcpy(&y, b, 8)
+    return ((x ^ y) & ((1ULL << (8 * length)) - 1)) == 0
+
+
 cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(length):
@@ -1128,6 +1147,15 @@ cdef class StreamParserC:
                     self.mark = pos
                     self.colon = -1
                     state = ST_ETAG_NAME
+                    if self.depth >= 2:
+                        # the name the end tag must have (checked in the start tag), followed
+                        # by a byte that ends it: the name's checks would pass, skip them
+                        i = self.open[self.depth].qe - self.open[self.depth].qs
+                        if n - pos > i and _eq_bytes(s + pos, s + self.open[self.depth].qs, i):
+                            c = s[pos + i]
+                            if CLS[c] & C_NAME == 0 and c < 0x80 and c != 58:
+                                pos += i
+                                state = ST_ETAG
                 elif c == 63:  # '?'
                     self._end_text_run()
                     pos += 1
