@@ -1580,7 +1580,7 @@ cdef class StreamParserC:
         self.pos = pos
         return -1
 
-    cdef int _check_qname(self, Py_ssize_t end) except -1:
+    cdef inline int _check_qname(self, Py_ssize_t end) except -1:
         if self.colon >= 0 and self.colon == end - 1:
             self._bad("a name must not end with a colon")
         return 0
@@ -1999,13 +1999,15 @@ cdef class StreamParserC:
 
     # -- text -----------------------------------------------------------------------------------
 
-    cdef int _end_text_run(self) except -1:
+    cdef inline int _end_text_run(self) except -1:
         """Attach the pending character data (ended by markup at ``tok``) to the tree."""
-        cdef Py_ssize_t start = self.text_start
+        if self.text_start < 0:  # (most markup: no call)
+            return 0
+        return self._text_run(self.text_start)
+
+    cdef int _text_run(self, Py_ssize_t start) except -1:
         cdef Element top
         cdef object text
-        if start < 0:
-            return 0
         self.text_start = -1
         if self.depth < 2:
             self.text_flags = 0
