@@ -389,6 +389,11 @@ cdef inline bint _eq_bytes(const unsigned char* a, const unsigned char* b, Py_ss
     return ((x ^ y) & ((1ULL << (8 * length)) - 1)) == 0
 
 
+cdef inline bint _is_stream(const unsigned char* p) noexcept nogil:
+    """``p[:6] == b"stream"``, without a call of memcmp ("active" and "status" are as long)."""
+    return p[0] == 115 and p[1] == 116 and p[2] == 114 and p[3] == 101 and p[4] == 97 and p[5] == 109
+
+
 cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(length):
@@ -908,7 +913,7 @@ cdef class StreamParserC:
         cdef Binding* b
         while i >= 0:
             b = &self.binds[i]
-            if b.plen == plen and memcmp(_prefix(b), prefix, plen) == 0:
+            if b.plen == plen and (plen == 0 or memcmp(_prefix(b), prefix, plen) == 0):
                 return b.uri
             i -= 1
         return NULL
@@ -2292,7 +2297,7 @@ cdef class StreamParserC:
             return 0
         if depth > self.max_depth + 1:
             self._fail("policy-violation", f"elements nested deeper than {self.max_depth}")
-        if llen == 6 and memcmp(local, b"stream", 6) == 0 and <str>el_uri == S_STREAM_NS:
+        if llen == 6 and _is_stream(local) and <str>el_uri == S_STREAM_NS:
             self._fail("bad-format", "a stream element inside the stream")
         # 5. the element: a stanza is made now, its attributes and what is inside it only
         # recorded (LazyAttr, LazyNode)
