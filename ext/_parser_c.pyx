@@ -147,6 +147,34 @@ cdef inline int _utf8(const unsigned char* p, Py_ssize_t avail, Py_UCS4* cp) noe
     return 4
 
 
+cdef inline Py_ssize_t _skip_nonascii(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n, int* k) noexcept nogil:
+    """Past the run of non-ASCII characters at ``pos`` (a word of Cyrillic, of Japanese...),
+    to the next ASCII byte or the end of the data: ``*k`` is then > 0; or to a character that
+    is cut short (``*k`` 0) or not UTF-8 or not an XML character (``*k`` -1). The common two-
+    and three-byte forms are checked inline: all of them are XML characters (lead bytes E0 and
+    ED, with their exceptions, are left to _utf8)."""
+    cdef unsigned char c = s[pos]
+    cdef Py_UCS4 cp
+    while True:
+        if 0xC2 <= c < 0xE0 and n - pos >= 2 and s[pos + 1] & 0xC0 == 0x80:
+            k[0] = 2
+        elif (
+            0xE1 <= c <= 0xEC and n - pos >= 3
+            and s[pos + 1] & 0xC0 == 0x80 and s[pos + 2] & 0xC0 == 0x80
+        ):
+            k[0] = 3
+        else:
+            k[0] = _utf8(s + pos, n - pos, &cp)
+            if k[0] <= 0:
+                return pos
+        pos += k[0]
+        if pos >= n:
+            return pos
+        c = s[pos]
+        if c < 0x80:
+            return pos
+
+
 cdef inline bint _in_ranges(Py_UCS4 cp, const fx_range* table, int count) noexcept nogil:
     cdef int lo = 0, hi = count - 1, mid
     if cp > 0xFFFF:
@@ -1052,14 +1080,15 @@ cdef class StreamParserC:
                         if c == 60:  # '<'
                             break
                         if c >= 0x80:
-                            k = _utf8(s + pos, n - pos, &cp)
+                            i = pos
+                            pos = _skip_nonascii(s, pos, n, &k)
+                            if pos > i:
+                                self.text_flags |= F_NONASCII
                             if k <= 0:
                                 if k == 0:
                                     break
                                 self.pos = pos
                                 self._bad("invalid UTF-8 or a character XML does not allow")
-                            self.text_flags |= F_NONASCII
-                            pos += k
                         elif c == 38:  # '&'
                             break
                         elif c == 13:
@@ -1308,11 +1337,14 @@ cdef class StreamParserC:
                     elif c == 38 or c == 60:
                         break
                     elif c >= 0x80:
-                        k = self._step(pos)
+                        i = pos
+                        pos = _skip_nonascii(s, pos, n, &k)
+                        if pos > i:
+                            self.vflags |= F_NONASCII
                         if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        if k == 0:
                             break
-                        self.vflags |= F_NONASCII
-                        pos = k
                     elif c == 9 or c == 10 or c == 13:
                         self.vflags |= F_WS
                         pos += 1
