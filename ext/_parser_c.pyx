@@ -51,6 +51,7 @@ cdef extern from "_nametab.h":
 cdef extern from "_skip.h":
     Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
     Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
+    Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, unsigned char* top) noexcept nogil
     const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -444,11 +445,7 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     cdef Py_UCS1* d1
     cdef Py_UCS2* d2
     cdef Py_UCS4* d4
-    for i in range(length):
-        c = p[i]
-        nchars += (c & 0xC0) != 0x80
-        if c > top:
-            top = c
+    nchars = fx_utf8_count(p, length, &top)
     if top < 0x80:
         maxchar = 0x7F
     elif top < 0xC4:
