@@ -293,7 +293,7 @@ cdef enum:
     MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
 
 cdef enum:
-    CACHE_SETS = 1024      # sets of the name cache (a power of two), of CACHE_WAYS entries
+    CACHE_SET_BITS = 10    # 1 << CACHE_SET_BITS sets in the name cache, of CACHE_WAYS entries
     CACHE_WAYS = 2
     CACHE_LOCAL = 48       # longest local name (or namespace name) it keeps
     URI_CACHE_SIZE = 256   # entries of the namespace-name cache
@@ -306,7 +306,7 @@ cdef struct CacheEntry:
     unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
-cdef CacheEntry NAME_CACHE[CACHE_SETS * CACHE_WAYS]
+cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
 
@@ -333,15 +333,17 @@ cdef inline object _clark(object uri, const unsigned char* local, Py_ssize_t lle
     cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
     direct-mapped cache made two frequent names evict each other in some memory layouts."""
     cdef unsigned long long head
-    cdef size_t h
+    cdef unsigned long long h
     cdef CacheEntry* e
     memcpy(&head, local, 8)
     if llen < 8:  # (names are never empty)
         head &= (1ULL << (8 * llen)) - 1
-    h = <size_t>((head * 0x9E3779B97F4A7C15ULL) >> 29) ^ (<size_t><PyObject*>uri >> 4) ^ (<size_t>llen * 31)
+    # one multiplication (Fibonacci hashing: the set is the top bits of the product)
+    h = head ^ (<size_t><PyObject*>uri >> 4) ^ (<unsigned long long>llen << 56)
     if llen > 8:  # the head and the last byte are enough to spread the names
-        h = (h ^ local[llen - 1]) * 16777619
-    e = &NAME_CACHE[((h ^ (h >> 15)) & (CACHE_SETS - 1)) * CACHE_WAYS]
+        h ^= (<unsigned long long>local[llen - 1]) << 48
+    h *= 0x9E3779B97F4A7C15ULL
+    e = &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
     if _cache_hit(e, <PyObject*>uri, local, llen, head):
         return <object>e.value
     if _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
