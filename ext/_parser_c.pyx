@@ -1244,6 +1244,13 @@ cdef class StreamParserC:
                     self._check_qname(pos)
                     self._new_attr(pos)
                     state = ST_ATT_EQ
+                    if s[pos] == 61 and n - pos >= 2 and (s[pos + 1] == 39 or s[pos + 1] == 34):
+                        # the usual =", what ST_ATT_EQ and ST_ATT_QUOTE do, without the trips
+                        self.quote = s[pos + 1]
+                        pos += 2
+                        self.atts[self.natt - 1].vs = pos
+                        self.vflags = 0
+                        state = ST_ATT_VALUE
                 elif state == ST_ETAG_NAME:
                     self._check_qname(pos)
                     self._match_end_tag(pos)
