@@ -1240,6 +1240,13 @@ cdef class StreamParserC:
                     self.name_colon = self.colon
                     self.had_ws = False
                     state = ST_TAG
+                    if n - pos >= 2 and s[pos] == 32 and CLS[s[pos + 1]] & C_NSTART:
+                        # the usual: a space, then the first attribute's name (see ST_ATT_VALUE)
+                        pos += 1
+                        self.had_ws = True
+                        self.mark = pos
+                        self.colon = -1
+                        state = ST_ATT_NAME
                 elif state == ST_ATT_NAME:
                     self._check_qname(pos)
                     self._new_attr(pos)
@@ -1376,6 +1383,14 @@ cdef class StreamParserC:
                 pos += 1
                 self.had_ws = False
                 state = ST_TAG
+                if n - pos >= 2 and s[pos] == 32 and CLS[s[pos + 1]] & C_NSTART:
+                    # the usual: a space, then the next attribute's name (what ST_TAG does,
+                    # without the trip through the state switch)
+                    pos += 1
+                    self.had_ws = True
+                    self.mark = pos
+                    self.colon = -1
+                    state = ST_ATT_NAME
                 continue
 
             elif state == ST_ETAG:
