@@ -2283,6 +2283,7 @@ cdef class StreamParserC:
         cdef const unsigned char* local
         cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
+        cdef bint prefixed = False  # an attribute other than a declaration has a prefix
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
@@ -2305,8 +2306,10 @@ cdef class StreamParserC:
             elif a.colon == a.ns + 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
                 a.is_decl = 1
                 self._declare(s + a.colon + 1, a.ne - a.colon - 1, self._uri_value(a))
-        # 2. prefixed attribute names, then duplicates after expansion
-        for i in range(natt):
+            elif a.colon >= 0:
+                prefixed = True
+        # 2. prefixed attribute names, then duplicates after expansion (most tags have none)
+        for i in range(natt if prefixed else 0):
             a = &self.atts[i]
             if a.is_decl or a.colon < 0:
                 continue
