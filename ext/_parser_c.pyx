@@ -51,6 +51,7 @@ cdef extern from "_nametab.h":
 cdef extern from "_skip.h":
     Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
     Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
+    Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, unsigned char* top) noexcept nogil
     const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -145,6 +146,34 @@ cdef inline int _utf8(const unsigned char* p, Py_ssize_t avail, Py_UCS4* cp) noe
         return -1
     cp[0] = ((c & 0x07) << 18) | ((c1 & 0x3F) << 12) | ((c2 & 0x3F) << 6) | (c3 & 0x3F)
     return 4
+
+
+cdef inline Py_ssize_t _skip_nonascii(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n, int* k) noexcept nogil:
+    """Past the run of non-ASCII characters at ``pos`` (a word of Cyrillic, of Japanese...),
+    to the next ASCII byte or the end of the data: ``*k`` is then > 0; or to a character that
+    is cut short (``*k`` 0) or not UTF-8 or not an XML character (``*k`` -1). The common two-
+    and three-byte forms are checked inline: all of them are XML characters (lead bytes E0 and
+    ED, with their exceptions, are left to _utf8)."""
+    cdef unsigned char c = s[pos]
+    cdef Py_UCS4 cp
+    while True:
+        if 0xC2 <= c < 0xE0 and n - pos >= 2 and s[pos + 1] & 0xC0 == 0x80:
+            k[0] = 2
+        elif (
+            0xE1 <= c <= 0xEC and n - pos >= 3
+            and s[pos + 1] & 0xC0 == 0x80 and s[pos + 2] & 0xC0 == 0x80
+        ):
+            k[0] = 3
+        else:
+            k[0] = _utf8(s + pos, n - pos, &cp)
+            if k[0] <= 0:
+                return pos
+        pos += k[0]
+        if pos >= n:
+            return pos
+        c = s[pos]
+        if c < 0x80:
+            return pos
 
 
 cdef inline bint _in_ranges(Py_UCS4 cp, const fx_range* table, int count) noexcept nogil:
@@ -264,9 +293,11 @@ cdef enum:
     MAX_CHECKED_ATTRIBUTES = 256  # most attributes checked in expat's order (see _start_tag)
 
 cdef enum:
-    CACHE_SIZE = 2048      # entries of the name cache (a power of two)
+    CACHE_SET_BITS = 10    # 1 << CACHE_SET_BITS sets in the name cache, of CACHE_WAYS entries
+    CACHE_WAYS = 2
     CACHE_LOCAL = 48       # longest local name (or namespace name) it keeps
     URI_CACHE_SIZE = 256   # entries of the namespace-name cache
+    BUF_SLACK = 8          # bytes allocated past the parser's buffer: see _clark
 
 cdef struct CacheEntry:
     PyObject* uri
@@ -275,39 +306,58 @@ cdef struct CacheEntry:
     unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
-cdef CacheEntry NAME_CACHE[CACHE_SIZE]
+cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
 
 
-cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
-    """The Clark name for (uri, local), from a small direct-mapped cache keyed by identity.
-
-    The first 8 bytes of the name, as one word, both hash and compare most names (those of
-    XMPP are mostly that short); only the rest of a longer name is compared byte by byte."""
-    cdef unsigned long long head = 0
-    cdef size_t h
-    cdef Py_ssize_t i
-    cdef CacheEntry* e
-    cdef object name
-    cdef PyObject* interned
-    if llen >= 8:
-        memcpy(&head, local, 8)
-    else:
-        for i in range(llen):
-            head |= (<unsigned long long>local[i]) << (8 * i)
-    h = <size_t>((head * 0x9E3779B97F4A7C15ULL) >> 29) ^ (<size_t><PyObject*>uri >> 4) ^ (<size_t>llen * 31)
-    if llen > 8:  # the head and the last byte are enough to spread the names
-        h = (h ^ local[llen - 1]) * 16777619
-    e = &NAME_CACHE[(h ^ (h >> 15)) & (CACHE_SIZE - 1)]
-    if (
-        e.value != NULL
-        and e.head == head
-        and e.uri == <PyObject*>uri
+cdef inline bint _cache_hit(
+    CacheEntry* e, PyObject* uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
+) noexcept nogil:
+    # an empty entry has uri NULL, which no lookup passes
+    return (
+        e.head == head
+        and e.uri == uri
         and e.llen == llen
         and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
-    ):
+    )
+
+
+cdef inline object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
+    """The Clark name for (uri, local), from a small cache keyed by identity: ``local`` is a
+    name in the parser's buffer (which has BUF_SLACK bytes past its end, so that the 8 bytes
+    from ``local`` can be read in one load).
+
+    The first 8 bytes of the name, as one word, both hash and compare most names (those of
+    XMPP are mostly that short); only the rest of a longer name is compared byte by byte. The
+    cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
+    direct-mapped cache made two frequent names evict each other in some memory layouts."""
+    cdef unsigned long long head
+    cdef unsigned long long h
+    cdef CacheEntry* e
+    memcpy(&head, local, 8)
+    if llen < 8:  # (names are never empty)
+        head &= (1ULL << (8 * llen)) - 1
+    # one multiplication (Fibonacci hashing: the set is the top bits of the product)
+    h = head ^ (<size_t><PyObject*>uri >> 4) ^ (<unsigned long long>llen << 56)
+    if llen > 8:  # the head and the last byte are enough to spread the names
+        h ^= (<unsigned long long>local[llen - 1]) << 48
+    h *= 0x9E3779B97F4A7C15ULL
+    e = &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
+    if _cache_hit(e, <PyObject*>uri, local, llen, head):
         return <object>e.value
+    if _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
+        return <object>e[1].value
+    return _clark_miss(e, uri, local, llen, head)
+
+
+cdef object _clark_miss(
+    CacheEntry* e, object uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
+):
+    """_clark() for a name not in its set ``e``: made, then kept in the set's first entry
+    (the one there moves to the second, whose name is dropped)."""
+    cdef object name
+    cdef PyObject* interned
     name = _decode(local, llen, _has_nonascii(local, llen))
     if uri is not None and len(<str>uri) > 0:
         name = "{" + uri + "}" + name
@@ -318,8 +368,9 @@ cdef object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
         PyUnicode_InternInPlace(&interned)
         name = <object>interned
         Py_DECREF(name)
-        Py_XDECREF(e.value)
-        Py_XDECREF(e.uri)
+        Py_XDECREF(e[1].value)
+        Py_XDECREF(e[1].uri)
+        e[1] = e[0]  # the references move with the entry
         Py_INCREF(name)
         Py_INCREF(uri)
         e.value = <PyObject*>name
@@ -350,6 +401,30 @@ cdef inline Py_ssize_t _skip(const unsigned char* s, Py_ssize_t pos, Py_ssize_t 
     return pos
 
 
+cdef inline bint _eq_bytes(const unsigned char* a, const unsigned char* b, Py_ssize_t length) noexcept nogil:
+    """``a[:length] == b[:length]``, a word at a time: both are in the parser's buffer, which
+    may be read up to 7 bytes past a span (its BUF_SLACK)."""
+    cdef unsigned long long x, y
+    while length >= 8:
+        memcpy(&x, a, 8)
+        memcpy(&y, b, 8)
+        if x != y:
+            return False
+        a += 8
+        b += 8
+        length -= 8
+    if length == 0:
+        return True
+    memcpy(&x, a, 8)
+    memcpy(&y, b, 8)
+    return ((x ^ y) & ((1ULL << (8 * length)) - 1)) == 0
+
+
+cdef inline bint _is_stream(const unsigned char* p) noexcept nogil:
+    """``p[:6] == b"stream"``, without a call of memcmp ("active" and "status" are as long)."""
+    return p[0] == 115 and p[1] == 116 and p[2] == 114 and p[3] == 101 and p[4] == 97 and p[5] == 109
+
+
 cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(length):
@@ -372,11 +447,7 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     cdef Py_UCS1* d1
     cdef Py_UCS2* d2
     cdef Py_UCS4* d4
-    for i in range(length):
-        c = p[i]
-        nchars += (c & 0xC0) != 0x80
-        if c > top:
-            top = c
+    nchars = fx_utf8_count(p, length, &top)
     if top < 0x80:
         maxchar = 0x7F
     elif top < 0xC4:
@@ -792,7 +863,7 @@ cdef class StreamParserC:
         self._drop_records()
         if self.buf == NULL:
             self.cap = 65536
-            self.buf = <unsigned char*>malloc(self.cap)
+            self.buf = <unsigned char*>malloc(self.cap + BUF_SLACK)
             self.atts_cap = 16
             self.atts = <Attr*>malloc(self.atts_cap * sizeof(Attr))
             self.open_cap = self.max_depth + 3
@@ -857,19 +928,19 @@ cdef class StreamParserC:
         self.nbind += 1
         return 0
 
-    cdef void _free_bindings(self, Py_ssize_t keep):
+    cdef void _free_bindings(self, Py_ssize_t keep) noexcept:
         while self.nbind > keep:
             self.nbind -= 1
             free(self.binds[self.nbind].heap)
             Py_DECREF(<object>self.binds[self.nbind].uri)
 
-    cdef inline PyObject* _lookup(self, const unsigned char* prefix, Py_ssize_t plen):
+    cdef inline PyObject* _lookup(self, const unsigned char* prefix, Py_ssize_t plen) noexcept:
         """The URI bound to ``prefix`` (NULL when unbound; "" when the default is undeclared)."""
         cdef Py_ssize_t i = self.nbind - 1
         cdef Binding* b
         while i >= 0:
             b = &self.binds[i]
-            if b.plen == plen and memcmp(_prefix(b), prefix, plen) == 0:
+            if b.plen == plen and (plen == 0 or memcmp(_prefix(b), prefix, plen) == 0):
                 return b.uri
             i -= 1
         return NULL
@@ -916,7 +987,7 @@ cdef class StreamParserC:
         self.items = []
         return items
 
-    cdef Py_ssize_t _keep(self):
+    cdef Py_ssize_t _keep(self) noexcept:
         """The first buffer offset that a state still refers to."""
         if self.depth >= 2 or self.stanza_start >= 0:
             return self.stanza_start
@@ -926,7 +997,7 @@ cdef class StreamParserC:
             return self.pos
         return self.tok if self.tok >= 0 else self.pos
 
-    cdef void _shift(self, Py_ssize_t d):
+    cdef void _shift(self, Py_ssize_t d) noexcept:
         cdef Py_ssize_t i
         self.n -= d
         self.pos -= d
@@ -963,7 +1034,7 @@ cdef class StreamParserC:
         cdef unsigned char* b
         while cap < need:
             cap *= 2
-        b = <unsigned char*>realloc(self.buf, cap)
+        b = <unsigned char*>realloc(self.buf, cap + BUF_SLACK)
         if b == NULL:
             raise MemoryError()
         self.buf = b
@@ -1008,14 +1079,15 @@ cdef class StreamParserC:
                         if c == 60:  # '<'
                             break
                         if c >= 0x80:
-                            k = _utf8(s + pos, n - pos, &cp)
+                            i = pos
+                            pos = _skip_nonascii(s, pos, n, &k)
+                            if pos > i:
+                                self.text_flags |= F_NONASCII
                             if k <= 0:
                                 if k == 0:
                                     break
                                 self.pos = pos
                                 self._bad("invalid UTF-8 or a character XML does not allow")
-                            self.text_flags |= F_NONASCII
-                            pos += k
                         elif c == 38:  # '&'
                             break
                         elif c == 13:
@@ -1108,6 +1180,15 @@ cdef class StreamParserC:
                     self.mark = pos
                     self.colon = -1
                     state = ST_ETAG_NAME
+                    if self.depth >= 2:
+                        # the name the end tag must have (checked in the start tag), followed
+                        # by a byte that ends it: the name's checks would pass, skip them
+                        i = self.open[self.depth].qe - self.open[self.depth].qs
+                        if n - pos > i and _eq_bytes(s + pos, s + self.open[self.depth].qs, i):
+                            c = s[pos + i]
+                            if CLS[c] & C_NAME == 0 and c < 0x80 and c != 58:
+                                pos += i
+                                state = ST_ETAG
                 elif c == 63:  # '?'
                     self._end_text_run()
                     pos += 1
@@ -1137,7 +1218,18 @@ cdef class StreamParserC:
                 continue
 
             elif state == ST_TAG_NAME or state == ST_ATT_NAME or state == ST_ETAG_NAME or state == ST_PI_TARGET:
-                k = self._scan_name(pos)
+                # inline, the common case: ASCII name characters, no colon so far, and a byte
+                # after them that cannot continue the name; anything else is for _scan_name
+                # (which, called here, goes on exactly as if called where the name started)
+                if self.colon < 0:
+                    while pos < n and CLS[s[pos]] & C_NAME:
+                        pos += 1
+                    if pos < n and s[pos] < 0x80 and s[pos] != 58:
+                        k = pos
+                    else:
+                        k = self._scan_name(pos)
+                else:
+                    k = self._scan_name(pos)
                 if k < 0:
                     pos = self.pos  # cut short: wait for more
                     break
@@ -1148,10 +1240,24 @@ cdef class StreamParserC:
                     self.name_colon = self.colon
                     self.had_ws = False
                     state = ST_TAG
+                    if n - pos >= 2 and s[pos] == 32 and CLS[s[pos + 1]] & C_NSTART:
+                        # the usual: a space, then the first attribute's name (see ST_ATT_VALUE)
+                        pos += 1
+                        self.had_ws = True
+                        self.mark = pos
+                        self.colon = -1
+                        state = ST_ATT_NAME
                 elif state == ST_ATT_NAME:
                     self._check_qname(pos)
                     self._new_attr(pos)
                     state = ST_ATT_EQ
+                    if s[pos] == 61 and n - pos >= 2 and (s[pos + 1] == 39 or s[pos + 1] == 34):
+                        # the usual =", what ST_ATT_EQ and ST_ATT_QUOTE do, without the trips
+                        self.quote = s[pos + 1]
+                        pos += 2
+                        self.atts[self.natt - 1].vs = pos
+                        self.vflags = 0
+                        state = ST_ATT_VALUE
                 elif state == ST_ETAG_NAME:
                     self._check_qname(pos)
                     self._match_end_tag(pos)
@@ -1244,11 +1350,14 @@ cdef class StreamParserC:
                     elif c == 38 or c == 60:
                         break
                     elif c >= 0x80:
-                        k = self._step(pos)
+                        i = pos
+                        pos = _skip_nonascii(s, pos, n, &k)
+                        if pos > i:
+                            self.vflags |= F_NONASCII
                         if k < 0:
+                            self._bad("invalid UTF-8 or a character XML does not allow")
+                        if k == 0:
                             break
-                        self.vflags |= F_NONASCII
-                        pos = k
                     elif c == 9 or c == 10 or c == 13:
                         self.vflags |= F_WS
                         pos += 1
@@ -1274,6 +1383,14 @@ cdef class StreamParserC:
                 pos += 1
                 self.had_ws = False
                 state = ST_TAG
+                if n - pos >= 2 and s[pos] == 32 and CLS[s[pos + 1]] & C_NSTART:
+                    # the usual: a space, then the next attribute's name (what ST_TAG does,
+                    # without the trip through the state switch)
+                    pos += 1
+                    self.had_ws = True
+                    self.mark = pos
+                    self.colon = -1
+                    state = ST_ATT_NAME
                 continue
 
             elif state == ST_ETAG:
@@ -1521,7 +1638,7 @@ cdef class StreamParserC:
         self.pos = pos
         return -1
 
-    cdef int _check_qname(self, Py_ssize_t end) except -1:
+    cdef inline int _check_qname(self, Py_ssize_t end) except -1:
         if self.colon >= 0 and self.colon == end - 1:
             self._bad("a name must not end with a colon")
         return 0
@@ -1620,7 +1737,7 @@ cdef class StreamParserC:
         self.pos = pos
         return -1
 
-    cdef bint _predefined(self, Py_ssize_t start, Py_ssize_t end):
+    cdef bint _predefined(self, Py_ssize_t start, Py_ssize_t end) noexcept:
         cdef const unsigned char* p = self.buf + start
         cdef Py_ssize_t length = end - start
         if length == 2:
@@ -1940,13 +2057,15 @@ cdef class StreamParserC:
 
     # -- text -----------------------------------------------------------------------------------
 
-    cdef int _end_text_run(self) except -1:
+    cdef inline int _end_text_run(self) except -1:
         """Attach the pending character data (ended by markup at ``tok``) to the tree."""
-        cdef Py_ssize_t start = self.text_start
+        if self.text_start < 0:  # (most markup: no call)
+            return 0
+        return self._text_run(self.text_start)
+
+    cdef int _text_run(self, Py_ssize_t start) except -1:
         cdef Element top
         cdef object text
-        if start < 0:
-            return 0
         self.text_start = -1
         if self.depth < 2:
             self.text_flags = 0
@@ -2022,7 +2141,7 @@ cdef class StreamParserC:
 
     # -- the stanza's children, recorded (see LazyNode) -----------------------------------------
 
-    cdef void _drop_records(self):
+    cdef void _drop_records(self) noexcept:
         """Forget the records of a stanza that will not be handed out (an error, reset())."""
         cdef Py_ssize_t i
         for i in range(self.nlnodes):
@@ -2106,7 +2225,7 @@ cdef class StreamParserC:
         self.llast[depth - 1] = index
         return 0
 
-    cdef void _record_text(self, Py_ssize_t start):
+    cdef void _record_text(self, Py_ssize_t start) noexcept:
         """A text run below the stanza ends at ``tok``: the tail of the open element's last
         child, or else the open element's text. (One run at most per place: only comments and
         processing instructions could split one, and they end the stream.)"""
@@ -2164,6 +2283,7 @@ cdef class StreamParserC:
         cdef const unsigned char* local
         cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
+        cdef bint prefixed = False  # an attribute other than a declaration has a prefix
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
@@ -2186,8 +2306,10 @@ cdef class StreamParserC:
             elif a.colon == a.ns + 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
                 a.is_decl = 1
                 self._declare(s + a.colon + 1, a.ne - a.colon - 1, self._uri_value(a))
-        # 2. prefixed attribute names, then duplicates after expansion
-        for i in range(natt):
+            elif a.colon >= 0:
+                prefixed = True
+        # 2. prefixed attribute names, then duplicates after expansion (most tags have none)
+        for i in range(natt if prefixed else 0):
             a = &self.atts[i]
             if a.is_decl or a.colon < 0:
                 continue
@@ -2231,7 +2353,7 @@ cdef class StreamParserC:
             return 0
         if depth > self.max_depth + 1:
             self._fail("policy-violation", f"elements nested deeper than {self.max_depth}")
-        if llen == 6 and memcmp(local, b"stream", 6) == 0 and <str>el_uri == S_STREAM_NS:
+        if llen == 6 and _is_stream(local) and <str>el_uri == S_STREAM_NS:
             self._fail("bad-format", "a stream element inside the stream")
         # 5. the element: a stanza is made now, its attributes and what is inside it only
         # recorded (LazyAttr, LazyNode)
