@@ -185,9 +185,15 @@ class Element:
 
     # -- children -----------------------------------------------------------------------------
 
-    def _materialize(self) -> list[Element]:
-        """Build the children that ``_lazy`` records (it has some); they become ``_children``."""
-        children: list[Element] = self._lazy.build()
+    def _materialize(self, lazy: _Lazy) -> list[Element]:
+        """Build the children that ``lazy`` (``_lazy`` when it was read) records (it has some);
+        they become ``_children``. Building makes objects, and a collection it sets off can run
+        Python code and so let another thread in: if that thread built them first, its list is
+        kept and returned, so that every reader sees the same children."""
+        children: list[Element] = lazy.build()
+        made = self._children
+        if made is not None:
+            return made
         self._children = children
         _settle(self)
         return children
@@ -427,7 +433,7 @@ def _children_of(element: Element) -> list[Element] | None:
     if children is None:
         lazy = element._lazy
         if lazy is not None and lazy.nnodes:
-            children = element._materialize()
+            children = element._materialize(lazy)
     return children
 
 

@@ -563,3 +563,19 @@ def test_stanzas_without_children_have_nothing_to_build(parser_cls):
     assert stanzas[1]._lazy is None  # nor attributes: nothing recorded at all
     assert [len(s) for s in stanzas] == [0, 0]
     assert stanzas[1].text == "only text" and stanzas[1].findtext("x", "d") == "d"
+
+
+def test_a_build_that_finds_the_children_built_keeps_those(parser_cls):
+    """Building children makes objects, and a collection that sets off can run Python code and
+    let another thread in, which may build and store the children first. The build that then
+    finishes must hand back the stored list, not replace it: every reader sees one list."""
+    (element,) = parse(parser_cls)
+    if parser_cls is fx.StreamParserPy:
+        pytest.skip("the pure parser builds everything at once: nothing is built later")
+    lazy = element._lazy
+    assert is_lazy(element)
+    first = element[0]  # "the other thread": builds and stores the children
+    stored = element._children
+    assert stored is not None
+    assert element._materialize(lazy) is stored  # the interrupted build, finishing late
+    assert element._children is stored and element[0] is first
