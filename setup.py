@@ -57,7 +57,12 @@ def extensions():
             include_dirs=["ext"],
             depends=["ext/_nametab.h", "ext/_skip.h"],
         ),
-        Extension("fastxmpp._writer_c", ["ext/_writer_c.pyx"]),
+        Extension(
+            "fastxmpp._writer_c",
+            ["ext/_writer_c.pyx"],
+            include_dirs=["ext"],
+            depends=["ext/_escape.h"],
+        ),
     ]
     return cythonize(
         modules,

@@ -2,8 +2,8 @@
 # cython: initializedcheck=False, nonecheck=False
 """The compiled serializer: the same output as ``fastxmpp._xmlcore.tostring``, written in C.
 
-Escaping and the XML 1.0 character check run over each string's UTF-8 bytes in one pass into
-one growing buffer; names are checked once (by the pure-Python code) and cached. Anything
+Escaping, the XML 1.0 character check and the encoding to UTF-8 run over each string in one
+pass into one growing buffer; names are checked once (by the pure-Python code) and cached. Anything
 unusual (very deep trees) is handed to the pure implementation, which gives the same bytes.
 """
 
@@ -19,12 +19,20 @@ from sys import intern as _intern
 
 from fastxmpp import _xmlcore_c as _core
 
+cdef extern from "_escape.h":
+    const unsigned char* fx_esc
+    void fx_escape_init()
+    unsigned char* fx_escape(unsigned char* out, unsigned char c, unsigned char mask) noexcept nogil
+    unsigned char* fx_put_wide(const void* data, int kind, Py_ssize_t k, unsigned char* out, unsigned char mask) noexcept nogil
+    Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_ssize_t k, unsigned char** out) noexcept nogil
+
 cdef extern from "Python.h":
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
     bint PyUnicode_IS_ASCII(object s)  # (a str, always ready since Python 3.12, compact before)
     void* PyUnicode_DATA(object s)
+    int PyUnicode_KIND(object s)
     Py_ssize_t PyUnicode_GET_LENGTH(object s)
-    const char* PyUnicode_AsUTF8AndSize(object s, Py_ssize_t* size) except NULL
+
 
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef dict TAGS = {}   # Clark name -> (namespace, UTF-8 local name), checked as a tag
@@ -34,27 +42,7 @@ cdef enum:
     MAX_NAMES = 10000
     MAX_DEPTH = 512   # deeper trees go to the pure-Python writer (no recursion limit there)
 
-# per byte: 0 plain, 1 escape in text, 2 escape in attributes, 4 not allowed in XML 1.0
-cdef unsigned char ESC[256]
-
-
-cdef void _init():
-    cdef int c
-    for c in range(256):
-        ESC[c] = 0
-    for c in range(0x20):
-        ESC[c] = 4
-    ESC[9] = 2
-    ESC[10] = 2
-    ESC[13] = 1 | 2
-    ESC[ord('&')] = 1 | 2
-    ESC[ord('<')] = 1 | 2
-    ESC[ord('>')] = 1 | 2
-    ESC[ord('"')] = 2
-    ESC[0xEF] = 8  # may start U+FFFE or U+FFFF
-
-
-_init()
+fx_escape_init()
 
 
 cdef struct Buf:
@@ -93,96 +81,111 @@ cdef inline int _put(Buf* b, const char* s, Py_ssize_t k) except -1:
     return 0
 
 
+cdef int _refuse(object value, bint attr, object what) except -1:
+    """Raise what the pure writer raises for ``value``, which holds a character XML 1.0 does not
+    allow (or a lone surrogate, which is that too)."""
+    _core._check_chars(value, f"attribute {what!r}" if attr else "text")
+    value.encode("utf-8")
+    raise AssertionError("unreachable: the pure check must refuse this")
+
+
 cdef int _put_str(Buf* b, object value, bint attr, object what) except -1:
-    """Append ``value`` escaped for text (or a double-quoted attribute)."""
+    """Append ``value`` escaped for text (or a double-quoted attribute), as UTF-8."""
     cdef Py_ssize_t k, i, run
     cdef const unsigned char* s
     cdef unsigned char* out
-    cdef unsigned char c, e
     cdef unsigned char mask = 2 if attr else 1
     if type(value) is not str:
         if not isinstance(value, str):
             if attr:
                 raise TypeError(f"attribute {what!r} must be a str, not {type(value).__name__}")
             raise TypeError(f"text must be a str, not {type(value).__name__}")
-    if PyUnicode_IS_ASCII(value):  # its characters are its UTF-8 bytes: no call to get them
-        s = <const unsigned char*>PyUnicode_DATA(value)
-        k = PyUnicode_GET_LENGTH(value)
-    else:
-        try:
-            s = <const unsigned char*>PyUnicode_AsUTF8AndSize(value, &k)
-        except UnicodeEncodeError:
-            _core._check_chars(value, f"attribute {what!r}" if attr else "text")
-            raise
-    if b.n + 6 * k > b.cap:
+    if not PyUnicode_IS_ASCII(value):
+        return _put_wide(b, value, mask, attr, what)
+    s = <const unsigned char*>PyUnicode_DATA(value)  # its characters are its UTF-8 bytes
+    k = PyUnicode_GET_LENGTH(value)
+    if b.n + 6 * k > b.cap:  # (6: "&quot;"; it leaves fx_copy_plain the room it needs)
         _reserve(b, 6 * k)
     out = b.p + b.n
     i = 0
     while i < k:
+        i = fx_copy_plain(s, i, k, &out)  # the long plain runs, sixteen bytes at a time
         run = i
-        while i < k and ESC[s[i]] == 0:
+        while i < k and fx_esc[s[i]] == 0:
             i += 1
         if i > run:
             memcpy(out, s + run, i - run)
             out += i - run
         if i >= k:
             break
-        c = s[i]
-        e = ESC[c]
+        out = fx_escape(out, s[i], mask)
+        if out == NULL:
+            _refuse(value, attr, what)
         i += 1
-        if e & mask:
-            if c == 38:
-                memcpy(out, b"&amp;", 5)
-                out += 5
-            elif c == 60:
-                memcpy(out, b"&lt;", 4)
-                out += 4
-            elif c == 62:
-                memcpy(out, b"&gt;", 4)
-                out += 4
-            elif c == 34:
-                memcpy(out, b"&quot;", 6)
-                out += 6
-            elif c == 13:
-                memcpy(out, b"&#13;", 5)
-                out += 5
-            elif c == 9:
-                memcpy(out, b"&#9;", 4)
-                out += 4
-            else:
-                memcpy(out, b"&#10;", 5)
-                out += 5
-        elif e & 4:
-            _core._check_chars(value, f"attribute {what!r}" if attr else "text")
-            raise AssertionError("unreachable: the pure check must refuse this")
-        else:  # 0xEF, or a TAB/LF in text: refuse U+FFFE and U+FFFF
-            if c == 0xEF and i + 1 < k and s[i] == 0xBF and s[i + 1] >= 0xBE:
-                _core._check_chars(value, f"attribute {what!r}" if attr else "text")
-            out[0] = c
-            out += 1
     b.n = out - b.p
     return 0
 
 
+cdef int _put_wide(Buf* b, object value, unsigned char mask, bint attr, object what) except -1:
+    """_put_str for a str with non-ASCII characters: encoded here, in the same pass, rather than
+    through the UTF-8 copy that PyUnicode_AsUTF8AndSize would make and keep in the str."""
+    cdef Py_ssize_t k = PyUnicode_GET_LENGTH(value)
+    cdef unsigned char* out
+    if b.n + 6 * k > b.cap:  # at most 4 bytes a character, 6 for an escaped ASCII one
+        _reserve(b, 6 * k)
+    out = fx_put_wide(PyUnicode_DATA(value), PyUnicode_KIND(value), k, b.p + b.n, mask)
+    if out == NULL:
+        _refuse(value, attr, what)
+    b.n = out - b.p
+    return 0
+
+
+cdef class _Name:
+    """A checked Clark name with the bytes the writer puts for it, made once per name."""
+    cdef str ns        # its namespace, interned ('' for none; see _same_str)
+    cdef bytes local   # its local name, UTF-8
+    # tags: b"<local", b'<local xmlns="ns"' (escaped) and b"</local>"; attribute names without
+    # a namespace or in the xml one: b' local="' or b' xml:local="' as ``open``, else None
+    cdef bytes open
+    cdef bytes open_ns
+    cdef bytes close
+
+
+cdef _Name _new_name(object name, bint attr):
+    cdef _Name made = _Name.__new__(_Name)
+    ns, local = _core._parse_name(name, "attribute name" if attr else "tag")
+    made.ns = _intern(ns)
+    made.local = local.encode("utf-8")
+    if not attr:
+        made.open = b"<" + made.local
+        # (_parse_name has checked the namespace's characters: escaping cannot fail here)
+        made.open_ns = made.open + b' xmlns="' + _core.escape_attr(ns, "xmlns").encode() + b'"'
+        made.close = b"</" + made.local + b">"
+    elif not ns:
+        made.open = b" " + made.local + b'="'
+    elif ns == XML_NS:
+        made.open = b" xml:" + made.local + b'="'
+    return made
+
+
 cdef struct Seen:
     PyObject* name      # the str object last seen in this slot (owned)
-    PyObject* parsed    # its (namespace, UTF-8 local name) tuple (owned)
+    PyObject* parsed    # its _Name (owned)
 
 cdef Seen SEEN[512]   # 0-255 tags, 256-511 attribute names
 
 
-cdef tuple _name(object name, bint attr):
-    """(namespace, UTF-8 local) of a Clark name, checked once; the same str object is found
-    again by identity (parsed and built trees reuse their tag objects), else by the dict."""
+cdef _Name _name(object name, bint attr):
+    """The _Name of a Clark name, checked once; the same str object is found again by identity
+    (parsed and built trees reuse their tag objects), else by the dict."""
     cdef Seen* slot = &SEEN[((<size_t><PyObject*>name >> 4) & 255) + (256 if attr else 0)]
     cdef object cached
     cdef dict names = ATTRS if attr else TAGS
     if slot.name == <PyObject*>name:
-        return <tuple>slot.parsed
+        return <_Name>slot.parsed
     cached = names.get(name)
     if cached is None:
-        ns, local = _core._parse_name(name, "attribute name" if attr else "tag")
-        cached = (_intern(ns), local.encode("utf-8"))  # (interned: see _same_str)
+        cached = _new_name(name, attr)
         if len(names) < MAX_NAMES:
             names[name] = cached
     Py_XDECREF(slot.name)
@@ -191,7 +194,7 @@ cdef tuple _name(object name, bint attr):
     Py_INCREF(cached)
     slot.name = <PyObject*>name
     slot.parsed = <PyObject*>cached
-    return <tuple>cached
+    return <_Name>cached
 
 
 cdef inline bint _same_str(str a, str b) except -1:
@@ -205,54 +208,46 @@ cdef inline bint _same_str(str a, str b) except -1:
     return a == b
 
 
+cdef inline int _put_bytes(Buf* b, bytes value) except -1:
+    return _put(b, <const char*>value, len(value))
+
+
 class _TooDeep(Exception):
     pass
 
 
 cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth) except -1:
-    cdef tuple name
     if depth > MAX_DEPTH:
         raise _TooDeep()
-    name = _name(el.tag, False)
-    cdef str ns = <str>name[0]
-    cdef bytes local = <bytes>name[1]
-    cdef tuple attr_name
-    cdef str attr_ns
+    cdef _Name name = _name(el.tag, False)
+    cdef _Name attr
     cdef list children
     cdef Element child
     cdef dict attrib
-    _put(b, "<", 1)
-    _put(b, local, len(local))
-    if not _same_str(ns, default_ns):
-        _put(b, ' xmlns="', 8)
-        _put_str(b, ns, True, "xmlns")
-        _put(b, '"', 1)
+    _put_bytes(b, name.open if _same_str(name.ns, default_ns) else name.open_ns)
     attrib = el._attrib
     if attrib is None:  # no dict made yet: still recorded by the parser, or none
         attrib = NO_ATTRIBUTES if el._lazy is None else el.attrib
     for key, value in attrib.items():
-        attr_name = _name(key, True)
-        attr_ns = <str>attr_name[0]
-        if not attr_ns:
-            _put(b, " ", 1)
-        elif _same_str(attr_ns, XML_NS):
-            _put(b, " xml:", 5)
+        attr = _name(key, True)
+        if attr.open is not None:  # no namespace, or xml's
+            _put_bytes(b, attr.open)
         else:
-            if prefixes is None or attr_ns not in prefixes:
+            if prefixes is None or attr.ns not in prefixes:
                 prefixes = {} if prefixes is None else dict(prefixes)
-                prefixes[attr_ns] = f"a{len(prefixes)}"
+                prefixes[attr.ns] = f"a{len(prefixes)}"
                 _put(b, " xmlns:", 7)
-                prefix = (<str>prefixes[attr_ns]).encode()
-                _put(b, prefix, len(prefix))
+                prefix = (<str>prefixes[attr.ns]).encode()
+                _put_bytes(b, prefix)
                 _put(b, '="', 2)
-                _put_str(b, attr_ns, True, "xmlns")
+                _put_str(b, attr.ns, True, "xmlns")
                 _put(b, '"', 1)
-            prefix = (<str>prefixes[attr_ns]).encode()
+            prefix = (<str>prefixes[attr.ns]).encode()
             _put(b, " ", 1)
-            _put(b, prefix, len(prefix))
+            _put_bytes(b, prefix)
             _put(b, ":", 1)
-        _put(b, <bytes>attr_name[1], len(<bytes>attr_name[1]))
-        _put(b, '="', 2)
+            _put_bytes(b, attr.local)
+            _put(b, '="', 2)
         _put_str(b, value, True, key)
         _put(b, '"', 1)
     children = _children_of(el)  # built first if the parser left them lazy
@@ -265,13 +260,28 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     if children is not None:
         for obj in children:
             child = <Element?>obj
-            _element(b, child, ns, prefixes, depth + 1)
+            _element(b, child, name.ns, prefixes, depth + 1)
             if child.tail is not None:
                 _put_str(b, child.tail, False, None)
-    _put(b, "</", 2)
-    _put(b, local, len(local))
-    _put(b, ">", 1)
+    _put_bytes(b, name.close)
     return 0
+
+
+cdef object _last_default = None  # the last default_namespace tostring() was given
+cdef str _last_default_ns = ""     # and its interned equal
+
+
+cdef str _default_ns(object default_namespace):
+    """``default_namespace`` interned (see _same_str), or '' for None or '': a stream passes
+    the same object every time, which is then found without a call to sys.intern."""
+    global _last_default, _last_default_ns
+    if default_namespace is _last_default:
+        return _last_default_ns
+    if not default_namespace:
+        return ""
+    _last_default_ns = _intern(default_namespace)
+    _last_default = default_namespace
+    return _last_default_ns
 
 
 def tostring(element, *, default_namespace=None):
@@ -287,7 +297,7 @@ def tostring(element, *, default_namespace=None):
     b.cap = sizeof(first)
     b.heap = False
     try:
-        _element(&b, el, _intern(default_namespace) if default_namespace else "", None, 0)
+        _element(&b, el, _default_ns(default_namespace), None, 0)
         return PyBytes_FromStringAndSize(<char*>b.p, b.n)
     except _TooDeep:
         return _core.tostring(element, default_namespace=default_namespace)

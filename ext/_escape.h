@@ -1,0 +1,140 @@
+/* The byte-level work of ext/_writer_c.pyx: escaping, the XML 1.0 character check and the
+ * encoding to UTF-8 of the strings it writes.
+ *
+ * fx_esc: per ASCII character, 0 plain, 1 escaped in text, 2 escaped in a double-quoted
+ * attribute value, 4 not allowed in XML 1.0 (fx_escape_init fills it).
+ *
+ * fx_escape writes an ASCII character fx_esc flags, for text (mask 1) or an attribute (2).
+ *
+ * fx_put_wide writes a str's characters (kind 1, 2 or 4, as PyUnicode_KIND) as UTF-8.
+ * Both return the new end of the output, or NULL at a character XML 1.0 does not allow (lone
+ * surrogates, U+FFFE and U+FFFF included); the caller then raises.
+ *
+ * fx_copy_plain copies s[i:k] to *out, a block of sixteen bytes at a time, and stops at the
+ * first byte the writer's ESC table flags (a control character, '&', '<', '>' or '"') or
+ * where fewer than sixteen bytes remain. It returns the
+ * offset it stopped at and advances *out by the bytes that count; the caller handles the byte
+ * it stopped on and the short rest with the table, which is the definition: this only goes
+ * faster. A block holding a flagged byte is stored whole, so *out needs sixteen spare bytes
+ * beyond what is kept (the writer reserves six output bytes per input byte). Without SSE2 (not
+ * x86-64) it returns i and the table does all the work. */
+#ifndef FX_ESCAPE_H
+#define FX_ESCAPE_H
+
+#include <Python.h>
+#include <string.h>
+
+static unsigned char fx_esc[128];
+
+static void fx_escape_init(void) {
+    int c;
+    for (c = 0; c < 128; c++)
+        fx_esc[c] = c < 0x20 ? 4 : 0;
+    fx_esc['\t'] = 2;
+    fx_esc['\n'] = 2;
+    fx_esc['\r'] = 1 | 2;
+    fx_esc['&'] = 1 | 2;
+    fx_esc['<'] = 1 | 2;
+    fx_esc['>'] = 1 | 2;
+    fx_esc['"'] = 2;
+}
+
+static inline unsigned char* fx_escape(unsigned char* o, unsigned char c, unsigned char mask) {
+    unsigned char e = fx_esc[c];
+    if (e & mask) {
+        switch (c) {
+        case '&': memcpy(o, "&amp;", 5); return o + 5;
+        case '<': memcpy(o, "&lt;", 4); return o + 4;
+        case '>': memcpy(o, "&gt;", 4); return o + 4;
+        case '"': memcpy(o, "&quot;", 6); return o + 6;
+        case '\r': memcpy(o, "&#13;", 5); return o + 5;
+        case '\t': memcpy(o, "&#9;", 4); return o + 4;
+        default: memcpy(o, "&#10;", 5); return o + 5; /* LF */
+        }
+    }
+    if (e & 4)
+        return NULL;
+    *o = c; /* '"' in text, TAB or LF in text */
+    return o + 1;
+}
+
+/* fx_put_wide for one kind: called with a constant kind, the compiler makes one loop each */
+static inline __attribute__((always_inline)) unsigned char* fx_put_kind(
+        const void* data, int kind, Py_ssize_t k, unsigned char* o, unsigned char mask) {
+    Py_ssize_t i;
+    for (i = 0; i < k; i++) {
+        Py_UCS4 c = kind == 1 ? ((const Py_UCS1*)data)[i]
+                  : kind == 2 ? ((const Py_UCS2*)data)[i] : ((const Py_UCS4*)data)[i];
+        if (c < 0x80) {
+            if (fx_esc[c] == 0)
+                *o++ = (unsigned char)c;
+            else if ((o = fx_escape(o, (unsigned char)c, mask)) == NULL)
+                return NULL;
+        } else if (c < 0x800) {
+            o[0] = (unsigned char)(0xC0 | (c >> 6));
+            o[1] = (unsigned char)(0x80 | (c & 0x3F));
+            o += 2;
+        } else if (c < 0x10000) {
+            if ((c >= 0xD800 && c <= 0xDFFF) || c >= 0xFFFE)
+                return NULL;
+            o[0] = (unsigned char)(0xE0 | (c >> 12));
+            o[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[2] = (unsigned char)(0x80 | (c & 0x3F));
+            o += 3;
+        } else {
+            o[0] = (unsigned char)(0xF0 | (c >> 18));
+            o[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+            o[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+            o[3] = (unsigned char)(0x80 | (c & 0x3F));
+            o += 4;
+        }
+    }
+    return o;
+}
+
+static unsigned char* fx_put_wide(const void* data, int kind, Py_ssize_t k, unsigned char* o,
+                                  unsigned char mask) {
+    switch (kind) {
+    case 1: return fx_put_kind(data, 1, k, o, mask);
+    case 2: return fx_put_kind(data, 2, k, o, mask);
+    default: return fx_put_kind(data, 4, k, o, mask);
+    }
+}
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#include <emmintrin.h>
+
+static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_ssize_t k,
+                                       unsigned char** out) {
+    unsigned char* o = *out;
+    const __m128i low = _mm_set1_epi8(0x1F);
+    while (k - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i*)(s + i));
+        _mm_storeu_si128((__m128i*)o, v);
+        /* v <= 0x1F: the control characters */
+        __m128i m = _mm_cmpeq_epi8(_mm_min_epu8(v, low), v);
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))));
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+        int mask = _mm_movemask_epi8(m);
+        if (mask) {
+            int j = __builtin_ctz((unsigned int)mask);
+            *out = o + j;
+            return i + j;
+        }
+        i += 16;
+        o += 16;
+    }
+    *out = o;
+    return i;
+}
+
+#else
+static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_ssize_t k,
+                                       unsigned char** out) {
+    (void)s; (void)k; (void)out; return i;
+}
+#endif
+
+#endif
