@@ -11,6 +11,7 @@ class decorators from the ``.pxd``); without Cython installed, ``_cython_shim`` 
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Union, overload
 
 try:
@@ -391,7 +392,7 @@ class Element:
         return f"<Element {self.tag!r} at {id(self):#x}>"
 
 
-def _make_element(tag: str, attrib: dict) -> Element:
+def _make_element(tag: str, attrib: dict | None) -> Element:
     """A new element that takes ``attrib`` as it is (no copy, no checks): for the parsers."""
     element: Element = Element.__new__(Element)
     element.tag = tag
@@ -548,12 +549,15 @@ def E(tag: str, *children: Any, **attrs: str | None) -> Element:
     """
     if not isinstance(tag, str):
         raise TypeError(f"tag must be a str, not {type(tag).__name__}")
-    attrib: dict = {}
-    element: Element = _make_element(tag, attrib)
-    kids: list = []
+    # the dict and the list are made only when needed: a payload such as <active/> has neither
+    attrib: dict | None = None
+    element: Element = _make_element(tag, None)
+    kids: list | None = None
     last: Element | None = None
     for child in children:
         if isinstance(child, Element):
+            if kids is None:
+                kids = []
             kids.append(child)
             last = child
         elif isinstance(child, str):
@@ -564,6 +568,8 @@ def E(tag: str, *children: Any, **attrs: str | None) -> Element:
         elif isinstance(child, dict):
             for key, value in child.items():
                 if value is not None:
+                    if attrib is None:
+                        attrib = {}
                     attrib[key] = value
         elif child is not None:
             raise TypeError(
@@ -573,14 +579,16 @@ def E(tag: str, *children: Any, **attrs: str | None) -> Element:
         if value is not None:
             if key[-1] == "_":
                 key = key[:-1]
+            if attrib is None:
+                attrib = {}
             attrib[key] = value
-    if kids:
-        element._children = kids
+    element._attrib = attrib
+    element._children = kids
     return element
 
 
 def _text_element(tag: str, text: str) -> Element:
-    element: Element = _make_element(tag, {})
+    element: Element = _make_element(tag, None)  # (no attributes: no dict until one is asked for)
     element.text = text
     return element
 
@@ -702,11 +710,9 @@ class ElementMaker:
     def __getattr__(self, local: str) -> Callable[..., Element]:
         if local.startswith("__"):
             raise AttributeError(local)
-        tag = self._prefix + local
-
-        def make(*children: Any, **attrs: str | None) -> Element:
-            return E(tag, *children, **attrs)
-
+        # a partial, not a closure: its call hands the arguments on to E as they came, where a
+        # closure would pack them into a tuple and a dict first and E unpack them again
+        make: Callable[..., Element] = partial(E, self._prefix + local)
         setattr(self, local, make)  # later lookups find it without coming here
         return make
 
