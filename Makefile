@@ -58,6 +58,7 @@ bench: install
 	$(PYTHON) -m pytest benchmarks --benchmark-only --benchmark-columns=median,ops,rounds \
 		--benchmark-group-by=group --benchmark-json=build/bench.json
 	$(PYTHON) benchmarks/report.py build/bench.json
+	$(PYTHON) benchmarks/ratios.py
 
 clean:
 	rm -rf build dist *.egg-info fastxmpp/*.so fastxmpp/*.c

@@ -138,9 +138,9 @@ def test_fastxmpp_pure(run_parse, corpus):
 # --------------------------------------------------------------------------------- stdlib
 
 
-def test_pyexpat_callbacks(run_parse, corpus):
-    """Baseline: expat with one Python callback per start tag that only counts it."""
-    chunks = corpus.chunks
+def pyexpat_round(chunks):
+    """(setup, target) of the baseline: expat with one Python callback per start tag that only
+    counts it."""
 
     def setup():
         tally = Tally()
@@ -159,6 +159,12 @@ def test_pyexpat_callbacks(run_parse, corpus):
             parse(chunk, False)
         return tally
 
+    return setup, target
+
+
+def test_pyexpat_callbacks(run_parse, corpus):
+    """Baseline: expat with one Python callback per start tag that only counts it."""
+    setup, target = pyexpat_round(corpus.chunks)
     tally = run_parse("pyexpat, start-tag counting callback (baseline)", setup, target)
     assert tally.elements == corpus.n_elements, tally
 
@@ -261,26 +267,13 @@ def _check_slixmpp(tally, corpus, stream, loop):
     assert stream.transport is not None
 
 
-def test_slixmpp_xmlstream(run_parse, corpus, event_loop_for_slixmpp):
-    """slixmpp's generic receive path, with only our handlers registered.
-
-    Measured: ``XMLStream.data_received(chunk)`` for every 4 KiB chunk, which feeds
-    ``ElementTree.XMLPullParser``, tracks the depth, and for each first-level element builds the
-    registered stanza class (``Message``/``Presence``/``Iq``, via ``_build_stanza``), runs the
-    incoming filters, matches it against the registered handlers (three ``Callback`` handlers
-    with ``MatchXPath('{jabber:client}message')`` / ``presence`` / ``iq``) and calls the
-    matching callback synchronously (``Callback.run``); the callback reads ``stanza['from']``
-    (a ``JID``) and, for messages, ``msg['body']``. Not measured: creating the stream and
-    ``connection_made`` (untimed setup, a fake transport that records writes), any network I/O.
-    slixmpp runs non-coroutine handlers inline, so nothing is left on the event loop.
-    """
+def slixmpp_xmlstream_round(chunks, loop, streams: list):
+    """(setup, target) of slixmpp's XMLStream with three Callback handlers (see the test
+    below); ``streams`` keeps the latest stream, for the final checks."""
     from slixmpp.stanza import Iq, Message, Presence
     from slixmpp.xmlstream.handler import Callback
     from slixmpp.xmlstream.matcher import MatchXPath
     from slixmpp.xmlstream.xmlstream import XMLStream
-
-    loop = event_loop_for_slixmpp
-    streams = []
 
     def setup():
         tally = Tally()
@@ -299,13 +292,29 @@ def test_slixmpp_xmlstream(run_parse, corpus, event_loop_for_slixmpp):
         )
         stream.register_handler(Callback("bench iq", MatchXPath("{jabber:client}iq"), on_other))
         stream.connection_made(_FakeTransport())
-        streams[:] = [stream]  # keep only the latest, for the final checks
+        streams[:] = [stream]
         return stream, tally, loop
 
-    tally = run_parse(
-        "slixmpp XMLStream + Callback handlers", setup, _slixmpp_target(corpus.chunks), rounds=3
-    )
-    _check_slixmpp(tally, corpus, streams[-1], loop)
+    return setup, _slixmpp_target(chunks)
+
+
+def test_slixmpp_xmlstream(run_parse, corpus, event_loop_for_slixmpp):
+    """slixmpp's generic receive path, with only our handlers registered.
+
+    Measured: ``XMLStream.data_received(chunk)`` for every 4 KiB chunk, which feeds
+    ``ElementTree.XMLPullParser``, tracks the depth, and for each first-level element builds the
+    registered stanza class (``Message``/``Presence``/``Iq``, via ``_build_stanza``), runs the
+    incoming filters, matches it against the registered handlers (three ``Callback`` handlers
+    with ``MatchXPath('{jabber:client}message')`` / ``presence`` / ``iq``) and calls the
+    matching callback synchronously (``Callback.run``); the callback reads ``stanza['from']``
+    (a ``JID``) and, for messages, ``msg['body']``. Not measured: creating the stream and
+    ``connection_made`` (untimed setup, a fake transport that records writes), any network I/O.
+    slixmpp runs non-coroutine handlers inline, so nothing is left on the event loop.
+    """
+    streams = []
+    setup, target = slixmpp_xmlstream_round(corpus.chunks, event_loop_for_slixmpp, streams)
+    tally = run_parse("slixmpp XMLStream + Callback handlers", setup, target, rounds=3)
+    _check_slixmpp(tally, corpus, streams[-1], event_loop_for_slixmpp)
 
 
 def test_slixmpp_clientxmpp(run_parse, corpus, event_loop_for_slixmpp):

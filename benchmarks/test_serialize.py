@@ -107,12 +107,9 @@ def test_fastxmpp_compiled(run_serialize, specs, benchmark):
     )
 
 
-def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
-    """The stanza builder a client's send path uses: fastxmpp.xml.message() + a chat state."""
-    fastxmpp = pytest.importorskip("fastxmpp")
-    fx = pytest.importorskip("fastxmpp.xml")
-    if not fastxmpp.EXTENSIONS:
-        pytest.skip("fastxmpp compiled extension not built or disabled")
+def stanza_builder_round(fx, specs):
+    """One round of the stanza builder a client's send path uses: ``fx.message()`` + a chat
+    state, serialized (``fx`` is fastxmpp.xml)."""
     message, E, tostring = fx.message, fx.E, fx.tostring
     active = f"{{{NS_CHATSTATES}}}active"
 
@@ -125,6 +122,16 @@ def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
             append(tostring(msg, default_namespace="jabber:client"))
         return out
 
+    return build_and_serialize
+
+
+def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
+    """The stanza builder a client's send path uses: fastxmpp.xml.message() + a chat state."""
+    fastxmpp = pytest.importorskip("fastxmpp")
+    fx = pytest.importorskip("fastxmpp.xml")
+    if not fastxmpp.EXTENSIONS:
+        pytest.skip("fastxmpp compiled extension not built or disabled")
+    build_and_serialize = stanza_builder_round(fx, specs)
     outputs = run_serialize("fastxmpp compiled, message() builder", build_and_serialize, len(specs))
     check_outputs(outputs, specs)
 
@@ -172,7 +179,8 @@ def test_fastxmpp_pure(run_serialize, specs):
     )
 
 
-def test_etree(run_serialize, specs):
+def etree_round(specs):
+    """One round with xml.etree.ElementTree (see the module's docstring)."""
     Element = ET.Element
     SubElement = ET.SubElement
     tostring = ET.tostring
@@ -187,8 +195,31 @@ def test_etree(run_serialize, specs):
             append(tostring(msg, encoding="utf-8"))
         return out
 
-    outputs = run_serialize("xml.etree.ElementTree", build_and_serialize, len(specs))
+    return build_and_serialize
+
+
+def test_etree(run_serialize, specs):
+    outputs = run_serialize("xml.etree.ElementTree", etree_round(specs), len(specs))
     check_outputs(outputs, specs)
+
+
+def slixmpp_round(slixmpp, specs, loop):
+    """One round with slixmpp's Message stanza (see the module's docstring)."""
+    client = slixmpp.ClientXMPP(OWN_JID, "secret", loop=loop)
+    client.register_plugin("xep_0085")  # chat states: msg["chat_state"]
+    make_message = client.make_message
+
+    def build_and_serialize():
+        out = []
+        append = out.append
+        for s in specs:
+            msg = make_message(mto=s.to, mbody=s.body, mtype="chat")
+            msg["id"] = s.id
+            msg["chat_state"] = "active"
+            append(str(msg).encode("utf-8"))
+        return out
+
+    return build_and_serialize
 
 
 def test_slixmpp(run_serialize, specs):
@@ -197,20 +228,7 @@ def test_slixmpp(run_serialize, specs):
 
     loop = asyncio.new_event_loop()
     try:
-        client = slixmpp.ClientXMPP(OWN_JID, "secret", loop=loop)
-        client.register_plugin("xep_0085")  # chat states: msg["chat_state"]
-        make_message = client.make_message
-
-        def build_and_serialize():
-            out = []
-            append = out.append
-            for s in specs:
-                msg = make_message(mto=s.to, mbody=s.body, mtype="chat")
-                msg["id"] = s.id
-                msg["chat_state"] = "active"
-                append(str(msg).encode("utf-8"))
-            return out
-
+        build_and_serialize = slixmpp_round(slixmpp, specs, loop)
         outputs = run_serialize("slixmpp Message stanza + str()", build_and_serialize, len(specs))
     finally:
         loop.close()
