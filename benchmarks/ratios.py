@@ -5,8 +5,8 @@ apart; on a shared VM whose speed drifts by tens of percent from one minute to t
 ratio of two such rows moves with the drift (fastxmpp against slixmpp ranged from 12x to 37x
 over one day). Here each round runs every contender of a group once, one after the other, on the
 same input as the benchmarks (``test_parse.py``, ``test_serialize.py``: the same code), and a
-ratio is taken within the round. The table gives each contender's median rate and each ratio's
-median over the rounds, with its range.
+ratio is taken within the round. It prints each contender's median rate, and each ratio's median
+over the rounds with its range.
 
 Run::
 
@@ -35,61 +35,79 @@ import test_parse  # noqa: E402
 import test_serialize  # noqa: E402
 
 
-def _parse_contenders(loop):
-    """[(name, setup, target)] of the parse group: one round parses the whole corpus."""
+def _parse_group(loop):
+    """The parse contenders, {name: (setup, target)}, and the ratios to report: one round
+    parses the whole corpus."""
     import fastxmpp.xml as fx
 
     if fx.StreamParserC is None:
         sys.exit("the compiled parser is not available: build the extension first")
     chunks = corpus_mod.get_corpus().chunks
-    fastxmpp = (
-        lambda: (fx.StreamParserC(), corpus_mod.Tally()),
-        test_parse._fastxmpp_target(chunks, fx.Element),
-    )
-    return [
-        ("fastxmpp StreamParserC + handler", *fastxmpp),
-        ("pyexpat + counting callback", *test_parse.pyexpat_round(chunks)),
-        ("slixmpp XMLStream + handlers", *test_parse.slixmpp_xmlstream_round(chunks, loop, [])),
+    tally = corpus_mod.Tally
+    contenders = {
+        "fastxmpp StreamParserC + handler": (
+            lambda: (fx.StreamParserC(), tally()),
+            test_parse._fastxmpp_target(chunks, fx.Element),
+        ),
+        "fastxmpp StreamParserPy + handler": (
+            lambda: (fx.StreamParserPy(), tally()),
+            test_parse._fastxmpp_target(chunks, fx.Element),
+        ),
+        "pyexpat + counting callback": test_parse.pyexpat_round(chunks),
+        "slixmpp XMLStream + handlers": test_parse.slixmpp_xmlstream_round(chunks, loop, []),
+    }
+    ratios = [
+        ("fastxmpp StreamParserC + handler", "pyexpat + counting callback"),
+        ("fastxmpp StreamParserC + handler", "slixmpp XMLStream + handlers"),
+        ("fastxmpp StreamParserPy + handler", "pyexpat + counting callback"),
     ]
+    return contenders, ratios
 
 
-def _serialize_contenders(loop):
-    """[(name, setup, target)] of the serialize group: one round writes all the messages."""
+def _serialize_group(loop):
+    """The serialize contenders and ratios: one round writes all the messages."""
     import slixmpp
 
     import fastxmpp.xml as fx
 
     specs = corpus_mod.message_specs(test_serialize.N_MESSAGES)
-    rounds = [
-        ("fastxmpp message() + chat state", test_serialize.stanza_builder_round(fx, specs)),
-        ("xml.etree.ElementTree", test_serialize.etree_round(specs)),
-        ("slixmpp Message + str()", test_serialize.slixmpp_round(slixmpp, specs, loop)),
+    rounds = {
+        "fastxmpp message() + chat state": test_serialize.stanza_builder_round(fx, specs),
+        "fastxmpp message_bytes (send_message)": test_serialize.message_bytes_round(specs),
+        "xml.etree.ElementTree": test_serialize.etree_round(specs),
+        "slixmpp Message + str()": test_serialize.slixmpp_round(slixmpp, specs, loop),
+    }
+    contenders = {name: (lambda: None, lambda _, fn=fn: fn()) for name, fn in rounds.items()}
+    ratios = [
+        ("fastxmpp message() + chat state", "xml.etree.ElementTree"),
+        ("fastxmpp message() + chat state", "slixmpp Message + str()"),
     ]
-    return [(name, lambda: None, lambda _state, fn=fn: fn()) for name, fn in rounds]
+    return contenders, ratios
 
 
 GROUPS = {
-    # group: (contenders, items per round, unit)
-    "parse": (_parse_contenders, lambda: corpus_mod.get_corpus().n_stanzas, "stanzas"),
-    "serialize": (_serialize_contenders, lambda: test_serialize.N_MESSAGES, "messages"),
+    # group: (contenders and ratios, items per round, unit)
+    "parse": (_parse_group, lambda: corpus_mod.get_corpus().n_stanzas, "stanzas"),
+    "serialize": (_serialize_group, lambda: test_serialize.N_MESSAGES, "messages"),
 }
 
 
-def measure(contenders, rounds: int) -> list[list[float]]:
-    """Seconds per round: ``times[i][r]`` for contender i in round r. Each round runs every
-    contender once; the order turns by one each round, so that none is always first."""
-    times: list[list[float]] = [[] for _ in contenders]
-    for _, setup, target in contenders:  # warm-up: imports, caches, the first allocations
+def measure(contenders: dict, rounds: int) -> dict[str, list[float]]:
+    """Seconds per round of each contender. Each round runs every contender once; the order
+    turns by one each round, so that none is always first."""
+    names = list(contenders)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for setup, target in contenders.values():  # warm-up: imports, caches, first allocations
         target(setup())
     for r in range(rounds):
-        for k in range(len(contenders)):
-            i = (k + r) % len(contenders)
-            _, setup, target = contenders[i]
+        for k in range(len(names)):
+            name = names[(k + r) % len(names)]
+            setup, target = contenders[name]
             state = setup()
             gc.collect()
             start = time.perf_counter()
             target(state)
-            times[i].append(time.perf_counter() - start)
+            times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -98,25 +116,25 @@ def report(group: str, rounds: int) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        contenders = make(loop)
+        contenders, ratios = make(loop)
         n = count()
         times = measure(contenders, rounds)
     finally:
         asyncio.set_event_loop(None)
         loop.close()
     print(f"\n{group}: {rounds} rounds, each contender once per round, {n:,} {unit} a round\n")
-    print(f"| contender | {unit}/s (median) | fastxmpp is (median, range) |")
+    print(f"| contender | {unit}/s (median round) |")
+    print("|---|---:|")
+    for name, seconds in times.items():
+        print(f"| {name} | {n / statistics.median(seconds):,.0f} |")
+    print("\n| ratio (same round) | median | range |")
     print("|---|---:|---:|")
-    first = times[0]
-    for (name, _, _), mine in zip(contenders, times, strict=True):
-        rate = n / statistics.median(mine)
-        if mine is first:
-            print(f"| {name} | {rate:,.0f} | |")
-            continue
-        ratios = [theirs / ours for ours, theirs in zip(first, mine, strict=True)]
+    for a, b in ratios:
+        # a's speed over b's: b's time over a's, round by round
+        per_round = [tb / ta for ta, tb in zip(times[a], times[b], strict=True)]
         print(
-            f"| {name} | {rate:,.0f} | {statistics.median(ratios):.1f}x "
-            f"({min(ratios):.1f}-{max(ratios):.1f}x) |"
+            f"| {a} / {b} | {statistics.median(per_round):.2f}x "
+            f"| {min(per_round):.2f}-{max(per_round):.2f}x |"
         )
 
 

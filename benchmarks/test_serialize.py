@@ -155,19 +155,24 @@ def test_fastxmpp_compiled_plain_message(run_serialize, specs):
     check_outputs(outputs, specs, chat_state=False)
 
 
+def message_bytes_round(specs):
+    """One round of send_message()'s writer for plain chat messages (the active one)."""
+    from fastxmpp._impl import message_bytes
+
+    def build_and_serialize():
+        return [message_bytes(s.to, s.body, "chat", s.id) for s in specs]
+
+    return build_and_serialize
+
+
 def test_fastxmpp_compiled_message_bytes(run_serialize, specs):
     """What send_message() writes for a plain chat message: the compiled message_bytes(), the
     same bytes as the row above without building the tree (the id given, as above)."""
     fastxmpp = pytest.importorskip("fastxmpp")
     if not fastxmpp.EXTENSIONS:
         pytest.skip("fastxmpp compiled extension not built or disabled")
-    from fastxmpp._impl import message_bytes
-
-    def build_and_serialize():
-        return [message_bytes(s.to, s.body, "chat", s.id) for s in specs]
-
     label = "fastxmpp compiled, send_message's writer (message_bytes), no chat state"
-    outputs = run_serialize(label, build_and_serialize, len(specs))
+    outputs = run_serialize(label, message_bytes_round(specs), len(specs))
     check_outputs(outputs, specs, chat_state=False)
 
 
