@@ -36,6 +36,10 @@ cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
+    bint PyUnicode_IS_READY(PyObject* o)
+    Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
+    int PyUnicode_KIND(PyObject* o)
+    void* PyUnicode_DATA_PTR "PyUnicode_DATA"(PyObject* o)
     ctypedef unsigned char Py_UCS1
     ctypedef unsigned short Py_UCS2
 
@@ -609,6 +613,23 @@ cdef Py_ssize_t _unescape_span(
     return o
 
 
+cdef inline bint _str_eq(PyObject* a, PyObject* b) except -1:
+    """``a == b`` for two str objects: a tag the parser interned and a key the caller made, which
+    are equal without being the same object when the key was not interned (a literal such as
+    "{jabber:client}body" is not). Cython compares str with PyUnicode_Compare, which orders the
+    strings: several times the cost of comparing the lengths, then the bytes. (Equal strings
+    have the same kind: CPython stores each in the narrowest one.)"""
+    cdef Py_ssize_t length
+    if a == b:
+        return True
+    if not (PyUnicode_IS_READY(a) and PyUnicode_IS_READY(b)):  # a legacy string: no fast path
+        return <str>a == <str>b
+    length = PyUnicode_GET_LENGTH(a)
+    if length != PyUnicode_GET_LENGTH(b) or PyUnicode_KIND(a) != PyUnicode_KIND(b):
+        return False
+    return memcmp(PyUnicode_DATA_PTR(a), PyUnicode_DATA_PTR(b), length * PyUnicode_KIND(a)) == 0
+
+
 cdef object _intern_uri(object uri):
     """One str object per namespace name; None for a name with '}' (expat refuses those: a
     Clark name could not tell where it ends)."""
@@ -694,7 +715,7 @@ cdef class _LazyStanza(_Lazy):
                 return self._decode_span(a.vs, a.ve, a.flags, True)
         for i in range(self.nsattrs):
             a = &self.attrs[i]
-            if <str>a.name == key:
+            if _str_eq(a.name, <PyObject*>key):
                 return self._decode_span(a.vs, a.ve, a.flags, True)
         return default
 
@@ -755,7 +776,7 @@ cdef class _LazyStanza(_Lazy):
         cdef object text
         while i < self.nnodes:  # the direct children only: ``after`` skips the descendants
             node = &self.nodes[i]
-            if node.tag == <PyObject*>path or <str>node.tag == path:
+            if _str_eq(node.tag, <PyObject*>path):
                 text = self._text(node)
                 return "" if text is None else text
             i = node.after

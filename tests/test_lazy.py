@@ -154,7 +154,9 @@ def test_attributes_and_repr_leave_children_unbuilt(pair):
 @pytest.mark.parametrize(
     "tag",
     [BODY, X, "{jabber:client}empty", "{http://jabber.org/protocol/chatstates}active"]
-    + ["{urn:x}y", "{urn:x}v", "{jabber:client}nope", "body", "{*}body"],
+    + ["{urn:x}y", "{urn:x}v", "{jabber:client}nope", "body", "{*}body"]
+    # as long as a child's tag, but different (in its bytes, or in the width of its characters)
+    + ["{jabber:client}bodx", "{jabber:client}b\u00f6dy", "{jabber:client}b\u0151dy"],
 )
 def test_findtext_reads_in_place(pair, tag):
     """findtext() on a plain tag: the same answer, and nothing is built (direct children only:
@@ -165,6 +167,15 @@ def test_findtext_reads_in_place(pair, tag):
     assert element.findtext(tag, "default") == reference.findtext(tag, "default")
     assert is_lazy(element) == (lazy and "*" not in tag)
     assert dump(element) == dump(reference)
+
+
+def test_findtext_and_get_with_keys_that_are_not_the_parsers_strings(pair):
+    """Keys equal to the recorded names without being the same objects find them."""
+    element, reference = pair
+    assert element.findtext("".join(BODY)) == reference.findtext(BODY)
+    assert element.findtext("".join("{jabber:client}bodx"), "d") == "d"
+    assert element.get("".join(["fr", "om"])) == reference.get("from")
+    assert element.get("".join(["fr", "ox"]), "d") == "d"
 
 
 def test_findtext_values(pair):
