@@ -276,8 +276,8 @@ cdef struct Open:
 # (Element._materialize); get() and findtext() on the stanza read the records in place. Since
 # the bytes were validated, building needs no checks: a name is the object recorded, a value is
 # decoded from its span. The stanza's own attributes are the first LazyAttrs (0 .. nsattrs - 1),
-# in document order; so a stanza allocates three blocks: the Element, the _LazyStanza, and one
-# block for the records and the bytes, of exactly their size.
+# in document order; so a stanza takes three blocks: the Element, the _LazyStanza, and one
+# block for the records and the bytes (see _take_block).
 
 cdef struct LazyNode:         # one element below the stanza, in document order
     PyObject* tag             # its Clark name (an owned reference)
@@ -310,9 +310,17 @@ cdef struct CacheEntry:
     unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
+cdef enum:
+    BLOCK_UNIT = 128         # the blocks of records are multiples of this (see _take_block)
+    POOL_CLASSES = 128       # blocks of up to POOL_CLASSES * BLOCK_UNIT bytes are kept for reuse
+    POOL_MAX_BYTES = 262144  # bytes kept in all
+
 cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
+# the blocks kept, by size (in units): each list is linked through the blocks' first word
+cdef void* POOL[POOL_CLASSES + 1]
+cdef Py_ssize_t POOL_BYTES = 0
 
 
 cdef inline bint _cache_hit(
@@ -643,6 +651,40 @@ cdef object _intern_uri(object uri):
     return uri
 
 
+cdef void* _take_block(Py_ssize_t size, Py_ssize_t* units) except NULL:
+    """A block of at least ``size`` bytes for a stanza's records, ``*units`` BLOCK_UNITs long.
+
+    A stanza that is dropped gives its block back (_give_block), and a later one that needs as
+    many units takes it: a block is half a kilobyte or more, too big for Python's small-object
+    pools, and C's malloc and free would cost about 150 instructions a stanza. Rounding the size
+    up to a unit lets the many stanzas of about the same size share blocks, for at most
+    BLOCK_UNIT - 1 bytes more than the records take."""
+    global POOL_BYTES
+    cdef Py_ssize_t n = (size + BLOCK_UNIT - 1) // BLOCK_UNIT
+    cdef void* block
+    units[0] = n
+    if n <= POOL_CLASSES and POOL[n] != NULL:
+        block = POOL[n]
+        POOL[n] = (<void**>block)[0]
+        POOL_BYTES -= n * BLOCK_UNIT
+        return block
+    block = PyMem_Malloc(n * BLOCK_UNIT)
+    if block == NULL:
+        raise MemoryError()
+    return block
+
+
+cdef inline void _give_block(void* block, Py_ssize_t units) noexcept:
+    """Keep the block of a stanza that is gone for a later one, or free it."""
+    global POOL_BYTES
+    if units <= POOL_CLASSES and POOL_BYTES + units * BLOCK_UNIT <= POOL_MAX_BYTES:
+        (<void**>block)[0] = POOL[units]
+        POOL[units] = block
+        POOL_BYTES += units * BLOCK_UNIT
+    else:
+        PyMem_Free(block)
+
+
 @cython.final  # (no freelist: Cython keeps those for base types)
 cdef class _LazyStanza(_Lazy):
     """A stanza's attributes and children, validated but not built (see LazyNode above).
@@ -656,9 +698,9 @@ cdef class _LazyStanza(_Lazy):
     cdef LazyAttr* attrs
     cdef const unsigned char* data
     cdef Py_ssize_t nattrs, nsattrs, lo
-    # nodes, then attributes, then bytes, in one block of exactly their size (from Python's
-    # allocator: small blocks come from its pools, as the object itself does)
+    # nodes, then attributes, then bytes, in one block of ``units`` BLOCK_UNITs (see _take_block)
     cdef void* block
+    cdef Py_ssize_t units
 
     def __dealloc__(self):
         cdef Py_ssize_t i
@@ -666,7 +708,8 @@ cdef class _LazyStanza(_Lazy):
             Py_XDECREF(self.nodes[i].tag)
         for i in range(self.nattrs):
             Py_XDECREF(self.attrs[i].name)
-        PyMem_Free(self.block)
+        if self.block != NULL:  # (NULL: _take_block failed)
+            _give_block(self.block, self.units)
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
@@ -2273,9 +2316,7 @@ cdef class StreamParserC:
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
         cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
-        cdef char* block = <char*>PyMem_Malloc(size)
-        if block == NULL:
-            raise MemoryError()
+        cdef char* block = <char*>_take_block(size, &lazy.units)
         memcpy(block, self.lnodes, nodes_size)
         memcpy(block + nodes_size, self.lattrs, attrs_size)
         memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)

@@ -483,6 +483,43 @@ def test_kept_after_later_feeds_and_reset(parser_cls):
     assert dump(first) == dump(reference)
 
 
+def _stanzas_of_many_sizes(count: int) -> list[bytes]:
+    """Stanzas with children and attributes whose records and bytes take from under a hundred
+    bytes to tens of kilobytes (a few of each size, in no order)."""
+    out = []
+    for i in range(count):
+        body = f"b\u00e9{i} " * ((i * 37) % 50 if i % 97 else 4000)
+        out.append(
+            f"<message from='u{i}@example.com/r' id='m{i}'><body>{body}</body>"
+            f"<x xmlns='urn:x' n='{i}'>{'<y/>' * (i % 5)}</x></message>".encode()
+        )
+    return out
+
+
+def test_stanzas_kept_while_others_are_dropped(parser_cls):
+    """A dropped stanza's records make room for later ones (the compiled parser reuses their
+    memory): the stanzas kept alive in between must keep their own, whatever is parsed and
+    dropped after them; many stanzas dropped at once, small ones and big ones, too."""
+    stanzas = _stanzas_of_many_sizes(600)
+    data = wrap(b"".join(stanzas))
+    parser = parser_cls()
+    kept = []
+    for round_ in range(3):
+        if round_:
+            parser.reset()
+        for start in range(0, len(data), 4096):
+            for item in parser.feed(data[start : start + 4096]):
+                if isinstance(item, fx.Element) and int(item.get("id")[1:]) % 7 == round_:
+                    kept.append(item)  # the others are dropped with the list
+    assert len(parser_cls().feed(data)) == 602  # all dropped at once, more than is kept for reuse
+    references = [item for item in fx.StreamParserPy().feed(data) if isinstance(item, fx.Element)]
+    for element in kept:
+        reference = references[int(element.get("id")[1:])]
+        assert element.findtext("{jabber:client}body") == reference.findtext("{jabber:client}body")
+        assert dump(element) == dump(reference)
+    assert len(kept) == len([i for i in range(600) if i % 7 < 3])
+
+
 def test_parser_dropped_before_the_stanza(parser_cls):
     parser = parser_cls()
     (element,) = [i for i in parser.feed(HEADER + STANZA) if isinstance(i, fx.Element)]
