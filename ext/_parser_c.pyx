@@ -685,35 +685,38 @@ cdef inline void _give_block(void* block, Py_ssize_t units) noexcept:
         PyMem_Free(block)
 
 
-@cython.final  # (no freelist: Cython keeps those for base types)
+@cython.final  # (its objects come from _Lazy's freelist: see _xmlcore_c.pxd)
 cdef class _LazyStanza(_Lazy):
     """A stanza's attributes and children, validated but not built (see LazyNode above).
 
-    Spans are offsets from the stanza's '<'; ``data`` holds the stanza bytes from offset ``lo``.
+    Spans are offsets from the stanza's '<'; ``_data`` holds the stanza bytes from offset ``_lo``.
     It is immutable: build() and build_attrib() make new objects each time they are called
     (Element calls each once). No Python objects besides the names (strings) are held, so it is
     not tracked by the GC."""
 
-    cdef LazyNode* nodes      # ``nnodes`` of them (a field of _Lazy: Element reads it)
-    cdef LazyAttr* attrs
-    cdef const unsigned char* data
-    cdef Py_ssize_t nattrs, nsattrs, lo
-    # nodes, then attributes, then bytes, in one block of ``units`` BLOCK_UNITs (see _take_block)
-    cdef void* block
-    cdef Py_ssize_t units
+    # Its fields are declared in _Lazy (see _xmlcore_c.pxd), the records' pointers untyped:
+    #   _nodes: ``nnodes`` LazyNodes (nnodes is read by Element), _attrs: ``_nattrs`` LazyAttrs,
+    #   the first ``_nsattrs`` the stanza's own, _data: the bytes, from offset ``_lo``;
+    #   all three in ``_block``, of ``_units`` BLOCK_UNITs (see _take_block)
+
+    cdef inline LazyNode* _node(self, Py_ssize_t i) noexcept:
+        return &(<LazyNode*>self._nodes)[i]
+
+    cdef inline LazyAttr* _attr(self, Py_ssize_t i) noexcept:
+        return &(<LazyAttr*>self._attrs)[i]
 
     def __dealloc__(self):
         cdef Py_ssize_t i
         for i in range(self.nnodes):
-            Py_XDECREF(self.nodes[i].tag)
-        for i in range(self.nattrs):
-            Py_XDECREF(self.attrs[i].name)
-        if self.block != NULL:  # (NULL: _take_block failed)
-            _give_block(self.block, self.units)
+            Py_XDECREF(self._node(i).tag)
+        for i in range(self._nattrs):
+            Py_XDECREF(self._attr(i).name)
+        if self._block != NULL:  # (NULL: _take_block failed)
+            _give_block(self._block, self._units)
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
-        cdef const unsigned char* p = self.data + (start - self.lo)
+        cdef const unsigned char* p = self._data + (start - self._lo)
         cdef unsigned char small[256]
         cdef unsigned char* out = small
         cdef object value
@@ -742,8 +745,8 @@ cdef class _LazyStanza(_Lazy):
         cdef dict attrib = {}
         cdef LazyAttr* a
         cdef Py_ssize_t i
-        for i in range(self.nsattrs):
-            a = &self.attrs[i]
+        for i in range(self._nsattrs):
+            a = self._attr(i)
             attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
         return attrib
 
@@ -752,12 +755,12 @@ cdef class _LazyStanza(_Lazy):
         names are the parser's interned strings, so a literal key is found by identity."""
         cdef LazyAttr* a
         cdef Py_ssize_t i
-        for i in range(self.nsattrs):
-            a = &self.attrs[i]
+        for i in range(self._nsattrs):
+            a = self._attr(i)
             if a.name == <PyObject*>key:
                 return self._decode_span(a.vs, a.ve, a.flags, True)
-        for i in range(self.nsattrs):
-            a = &self.attrs[i]
+        for i in range(self._nsattrs):
+            a = self._attr(i)
             if _str_eq(a.name, <PyObject*>key):
                 return self._decode_span(a.vs, a.ve, a.flags, True)
         return default
@@ -788,13 +791,13 @@ cdef class _LazyStanza(_Lazy):
         cdef Element el, parent
         cdef dict attrib
         for i in range(self.nnodes):
-            node = &self.nodes[i]
+            node = self._node(i)
             el = Element.__new__(Element)
             el.tag = <object>node.tag
             if node.nattr:  # else ``_attrib`` stays None: a dict is made when one is asked for
                 attrib = {}
                 for j in range(node.attr0, node.attr0 + node.nattr):
-                    a = &self.attrs[j]
+                    a = self._attr(j)
                     attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
                 el._attrib = attrib
             el.text = self._text(node)
@@ -818,7 +821,7 @@ cdef class _LazyStanza(_Lazy):
         cdef LazyNode* node
         cdef object text
         while i < self.nnodes:  # the direct children only: ``after`` skips the descendants
-            node = &self.nodes[i]
+            node = self._node(i)
             if _str_eq(node.tag, <PyObject*>path):
                 text = self._text(node)
                 return "" if text is None else text
@@ -2316,18 +2319,18 @@ cdef class StreamParserC:
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
         cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
-        cdef char* block = <char*>_take_block(size, &lazy.units)
+        cdef char* block = <char*>_take_block(size, &lazy._units)
         memcpy(block, self.lnodes, nodes_size)
         memcpy(block + nodes_size, self.lattrs, attrs_size)
         memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)
-        lazy.block = block
-        lazy.nodes = <LazyNode*>block
-        lazy.attrs = <LazyAttr*>(block + nodes_size)
-        lazy.data = <const unsigned char*>(block + nodes_size + attrs_size)
-        lazy.lo = lo
+        lazy._block = block
+        lazy._nodes = block
+        lazy._attrs = block + nodes_size
+        lazy._data = <const unsigned char*>(block + nodes_size + attrs_size)
+        lazy._lo = lo
         lazy.nnodes = self.nlnodes  # the references move with the records
-        lazy.nattrs = self.nlattrs
-        lazy.nsattrs = self.nsattrs
+        lazy._nattrs = self.nlattrs
+        lazy._nsattrs = self.nsattrs
         self.nlnodes = self.nlattrs = self.nsattrs = 0
         return lazy
 

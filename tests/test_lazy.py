@@ -520,6 +520,26 @@ def test_stanzas_kept_while_others_are_dropped(parser_cls):
     assert len(kept) == len([i for i in range(600) if i % 7 < 3])
 
 
+def test_records_kept_without_their_stanza(parser_cls):
+    """A stanza's records (``_lazy``) may outlive the stanza: the compiled parser's objects for
+    them are reused once dropped, so those still referenced must be left alone."""
+    data = wrap(b"".join(_stanzas_of_many_sizes(200)))
+    references = [item for item in fx.StreamParserPy().feed(data) if isinstance(item, fx.Element)]
+    parser = parser_cls()
+    kept = []
+    for start in range(0, len(data), 4096):
+        for item in parser.feed(data[start : start + 4096]):
+            if isinstance(item, fx.Element) and item._lazy is not None and len(kept) < 50:
+                kept.append((item.get("id"), item._lazy))  # the element itself is dropped
+    assert len(kept) == (50 if parser_cls is not fx.StreamParserPy else 0)
+    for id_, lazy in kept:
+        reference = references[int(id_[1:])]
+        assert lazy.get_attr("from", None) == reference.get("from")
+        assert lazy.build_attrib() == reference.attrib
+        assert lazy.findtext(BODY, None) == reference.findtext(BODY)
+        assert [dump(e) for e in lazy.build()] == [dump(e) for e in reference]
+
+
 def test_parser_dropped_before_the_stanza(parser_cls):
     parser = parser_cls()
     (element,) = [i for i in parser.feed(HEADER + STANZA) if isinstance(i, fx.Element)]
