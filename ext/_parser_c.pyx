@@ -2349,13 +2349,19 @@ cdef class StreamParserC:
         cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
         cdef bint prefixed = False  # an attribute other than a declaration has a prefix
+        cdef unsigned long long seen = 0, bit, had  # names so far, one bit each: see 1.
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
-        # 1. raw duplicates and namespace declarations, in document order (as expat does)
+        # 1. raw duplicates and namespace declarations, in document order (as expat does). Two
+        # equal names have the same length, first and last byte: a bit taken from those, set
+        # for each name, tells most names that no earlier one can equal them, without the
+        # comparisons (quadratic: a stanza's tags have a few attributes, some have many).
         for i in range(natt):
             a = &self.atts[i]
-            for j in range(i):
+            bit = 1ULL << ((<size_t>(a.ne - a.ns) * 7 + s[a.ns] * 3 + s[a.ne - 1]) & 63)
+            seen, had = seen | bit, seen & bit
+            for j in range(i if had else 0):
                 b = &self.atts[j]
                 if (
                     b.ne - b.ns == a.ne - a.ns
