@@ -459,6 +459,7 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     cdef Py_UCS1* d1
     cdef Py_UCS2* d2
     cdef Py_UCS4* d4
+    cdef unsigned long long w
     nchars = fx_utf8_count(p, length, &top)
     if top < 0x80:
         maxchar = 0x7F
@@ -473,6 +474,15 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     if maxchar <= 0xFF:
         d1 = <Py_UCS1*>PyUnicode_DATA(s)
         while i < length:
+            # eight ASCII bytes at a time: most text in Latin scripts is ASCII between accents
+            # (they are eight characters, so the string has room for them)
+            if length - i >= 8:
+                memcpy(&w, p + i, 8)
+                if w & 0x8080808080808080ULL == 0:
+                    memcpy(d1 + o, &w, 8)
+                    i += 8
+                    o += 8
+                    continue
             c = p[i]
             if c < 0x80:
                 d1[o] = c

@@ -178,6 +178,22 @@ def test_findtext_and_get_with_keys_that_are_not_the_parsers_strings(pair):
     assert element.get("".join(["fr", "ox"]), "d") == "d"
 
 
+def test_latin_text_with_ascii_runs(parser_cls):
+    """Text and values of Latin-1 characters with ASCII runs of every length around them (the
+    compiled parser decodes eight ASCII bytes at a time)."""
+    texts = [
+        "a" * before + accent + "b" * after
+        for before in range(18)
+        for after in (0, 1, 7, 8, 9, 17)
+        for accent in ("\u00e9", "\u00ff\u00e0")
+    ]
+    data = b"".join(f"<message from='{t}'><body>{t}</body></message>".encode() for t in texts)
+    stanzas = parse(parser_cls, data)
+    assert [s.get("from") for s in stanzas] == texts
+    assert [s.findtext(BODY) for s in stanzas] == texts
+    assert [s[0].text for s in stanzas] == texts
+
+
 def test_findtext_values(pair):
     element, _ = pair
     assert element.findtext(BODY) == "x & <y> é\U0001f600 é<raw> & \nend"
