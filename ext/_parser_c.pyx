@@ -311,8 +311,8 @@ cdef struct CacheEntry:
     unsigned char local[CACHE_LOCAL]
 
 cdef enum:
-    BLOCK_UNIT = 128         # the blocks of records are multiples of this (see _take_block)
-    POOL_CLASSES = 128       # blocks of up to POOL_CLASSES * BLOCK_UNIT bytes are kept for reuse
+    BLOCK_UNIT = 64          # the blocks of records are multiples of this (see _take_block)
+    POOL_CLASSES = 256       # blocks of up to POOL_CLASSES * BLOCK_UNIT bytes are kept for reuse
     POOL_MAX_BYTES = 262144  # bytes kept in all
 
 cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
