@@ -36,6 +36,10 @@ cdef extern from "Python.h":
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
+    bint PyUnicode_IS_READY(PyObject* o)
+    Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
+    int PyUnicode_KIND(PyObject* o)
+    void* PyUnicode_DATA_PTR "PyUnicode_DATA"(PyObject* o)
     ctypedef unsigned char Py_UCS1
     ctypedef unsigned short Py_UCS2
 
@@ -272,8 +276,8 @@ cdef struct Open:
 # (Element._materialize); get() and findtext() on the stanza read the records in place. Since
 # the bytes were validated, building needs no checks: a name is the object recorded, a value is
 # decoded from its span. The stanza's own attributes are the first LazyAttrs (0 .. nsattrs - 1),
-# in document order; so a stanza allocates three blocks: the Element, the _LazyStanza, and one
-# block for the records and the bytes, of exactly their size.
+# in document order; so a stanza takes three blocks: the Element, the _LazyStanza, and one
+# block for the records and the bytes (see _take_block).
 
 cdef struct LazyNode:         # one element below the stanza, in document order
     PyObject* tag             # its Clark name (an owned reference)
@@ -306,9 +310,17 @@ cdef struct CacheEntry:
     unsigned long long head   # name cache: the first 8 bytes of the name, zero-padded
     unsigned char local[CACHE_LOCAL]
 
+cdef enum:
+    BLOCK_UNIT = 64          # the blocks of records are multiples of this (see _take_block)
+    POOL_CLASSES = 256       # blocks of up to POOL_CLASSES * BLOCK_UNIT bytes are kept for reuse
+    POOL_MAX_BYTES = 262144  # bytes kept in all
+
 cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
+# the blocks kept, by size (in units): each list is linked through the blocks' first word
+cdef void* POOL[POOL_CLASSES + 1]
+cdef Py_ssize_t POOL_BYTES = 0
 
 
 cdef inline bint _cache_hit(
@@ -447,6 +459,7 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     cdef Py_UCS1* d1
     cdef Py_UCS2* d2
     cdef Py_UCS4* d4
+    cdef unsigned long long w
     nchars = fx_utf8_count(p, length, &top)
     if top < 0x80:
         maxchar = 0x7F
@@ -461,6 +474,15 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     if maxchar <= 0xFF:
         d1 = <Py_UCS1*>PyUnicode_DATA(s)
         while i < length:
+            # eight ASCII bytes at a time: most text in Latin scripts is ASCII between accents
+            # (they are eight characters, so the string has room for them)
+            if length - i >= 8:
+                memcpy(&w, p + i, 8)
+                if w & 0x8080808080808080ULL == 0:
+                    memcpy(d1 + o, &w, 8)
+                    i += 8
+                    o += 8
+                    continue
             c = p[i]
             if c < 0x80:
                 d1[o] = c
@@ -609,6 +631,23 @@ cdef Py_ssize_t _unescape_span(
     return o
 
 
+cdef inline bint _str_eq(PyObject* a, PyObject* b) except -1:
+    """``a == b`` for two str objects: a tag the parser interned and a key the caller made, which
+    are equal without being the same object when the key was not interned (a literal such as
+    "{jabber:client}body" is not). Cython compares str with PyUnicode_Compare, which orders the
+    strings: several times the cost of comparing the lengths, then the bytes. (Equal strings
+    have the same kind: CPython stores each in the narrowest one.)"""
+    cdef Py_ssize_t length
+    if a == b:
+        return True
+    if not (PyUnicode_IS_READY(a) and PyUnicode_IS_READY(b)):  # a legacy string: no fast path
+        return <str>a == <str>b
+    length = PyUnicode_GET_LENGTH(a)
+    if length != PyUnicode_GET_LENGTH(b) or PyUnicode_KIND(a) != PyUnicode_KIND(b):
+        return False
+    return memcmp(PyUnicode_DATA_PTR(a), PyUnicode_DATA_PTR(b), length * PyUnicode_KIND(a)) == 0
+
+
 cdef object _intern_uri(object uri):
     """One str object per namespace name; None for a name with '}' (expat refuses those: a
     Clark name could not tell where it ends)."""
@@ -622,34 +661,72 @@ cdef object _intern_uri(object uri):
     return uri
 
 
-@cython.final  # (no freelist: Cython keeps those for base types)
+cdef void* _take_block(Py_ssize_t size, Py_ssize_t* units) except NULL:
+    """A block of at least ``size`` bytes for a stanza's records, ``*units`` BLOCK_UNITs long.
+
+    A stanza that is dropped gives its block back (_give_block), and a later one that needs as
+    many units takes it: a block is half a kilobyte or more, too big for Python's small-object
+    pools, and C's malloc and free would cost about 150 instructions a stanza. Rounding the size
+    up to a unit lets the many stanzas of about the same size share blocks, for at most
+    BLOCK_UNIT - 1 bytes more than the records take."""
+    global POOL_BYTES
+    cdef Py_ssize_t n = (size + BLOCK_UNIT - 1) // BLOCK_UNIT
+    cdef void* block
+    units[0] = n
+    if n <= POOL_CLASSES and POOL[n] != NULL:
+        block = POOL[n]
+        POOL[n] = (<void**>block)[0]
+        POOL_BYTES -= n * BLOCK_UNIT
+        return block
+    block = PyMem_Malloc(n * BLOCK_UNIT)
+    if block == NULL:
+        raise MemoryError()
+    return block
+
+
+cdef inline void _give_block(void* block, Py_ssize_t units) noexcept:
+    """Keep the block of a stanza that is gone for a later one, or free it."""
+    global POOL_BYTES
+    if units <= POOL_CLASSES and POOL_BYTES + units * BLOCK_UNIT <= POOL_MAX_BYTES:
+        (<void**>block)[0] = POOL[units]
+        POOL[units] = block
+        POOL_BYTES += units * BLOCK_UNIT
+    else:
+        PyMem_Free(block)
+
+
+@cython.final  # (its objects come from _Lazy's freelist: see _xmlcore_c.pxd)
 cdef class _LazyStanza(_Lazy):
     """A stanza's attributes and children, validated but not built (see LazyNode above).
 
-    Spans are offsets from the stanza's '<'; ``data`` holds the stanza bytes from offset ``lo``.
+    Spans are offsets from the stanza's '<'; ``_data`` holds the stanza bytes from offset ``_lo``.
     It is immutable: build() and build_attrib() make new objects each time they are called
     (Element calls each once). No Python objects besides the names (strings) are held, so it is
     not tracked by the GC."""
 
-    cdef LazyNode* nodes      # ``nnodes`` of them (a field of _Lazy: Element reads it)
-    cdef LazyAttr* attrs
-    cdef const unsigned char* data
-    cdef Py_ssize_t nattrs, nsattrs, lo
-    # nodes, then attributes, then bytes, in one block of exactly their size (from Python's
-    # allocator: small blocks come from its pools, as the object itself does)
-    cdef void* block
+    # Its fields are declared in _Lazy (see _xmlcore_c.pxd), the records' pointers untyped:
+    #   _nodes: ``nnodes`` LazyNodes (nnodes is read by Element), _attrs: ``_nattrs`` LazyAttrs,
+    #   the first ``_nsattrs`` the stanza's own, _data: the bytes, from offset ``_lo``;
+    #   all three in ``_block``, of ``_units`` BLOCK_UNITs (see _take_block)
+
+    cdef inline LazyNode* _node(self, Py_ssize_t i) noexcept:
+        return &(<LazyNode*>self._nodes)[i]
+
+    cdef inline LazyAttr* _attr(self, Py_ssize_t i) noexcept:
+        return &(<LazyAttr*>self._attrs)[i]
 
     def __dealloc__(self):
         cdef Py_ssize_t i
         for i in range(self.nnodes):
-            Py_XDECREF(self.nodes[i].tag)
-        for i in range(self.nattrs):
-            Py_XDECREF(self.attrs[i].name)
-        PyMem_Free(self.block)
+            Py_XDECREF(self._node(i).tag)
+        for i in range(self._nattrs):
+            Py_XDECREF(self._attr(i).name)
+        if self._block != NULL:  # (NULL: _take_block failed)
+            _give_block(self._block, self._units)
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
-        cdef const unsigned char* p = self.data + (start - self.lo)
+        cdef const unsigned char* p = self._data + (start - self._lo)
         cdef unsigned char small[256]
         cdef unsigned char* out = small
         cdef object value
@@ -678,8 +755,8 @@ cdef class _LazyStanza(_Lazy):
         cdef dict attrib = {}
         cdef LazyAttr* a
         cdef Py_ssize_t i
-        for i in range(self.nsattrs):
-            a = &self.attrs[i]
+        for i in range(self._nsattrs):
+            a = self._attr(i)
             attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
         return attrib
 
@@ -688,13 +765,13 @@ cdef class _LazyStanza(_Lazy):
         names are the parser's interned strings, so a literal key is found by identity."""
         cdef LazyAttr* a
         cdef Py_ssize_t i
-        for i in range(self.nsattrs):
-            a = &self.attrs[i]
+        for i in range(self._nsattrs):
+            a = self._attr(i)
             if a.name == <PyObject*>key:
                 return self._decode_span(a.vs, a.ve, a.flags, True)
-        for i in range(self.nsattrs):
-            a = &self.attrs[i]
-            if <str>a.name == key:
+        for i in range(self._nsattrs):
+            a = self._attr(i)
+            if _str_eq(a.name, <PyObject*>key):
                 return self._decode_span(a.vs, a.ve, a.flags, True)
         return default
 
@@ -724,13 +801,13 @@ cdef class _LazyStanza(_Lazy):
         cdef Element el, parent
         cdef dict attrib
         for i in range(self.nnodes):
-            node = &self.nodes[i]
+            node = self._node(i)
             el = Element.__new__(Element)
             el.tag = <object>node.tag
             if node.nattr:  # else ``_attrib`` stays None: a dict is made when one is asked for
                 attrib = {}
                 for j in range(node.attr0, node.attr0 + node.nattr):
-                    a = &self.attrs[j]
+                    a = self._attr(j)
                     attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
                 el._attrib = attrib
             el.text = self._text(node)
@@ -754,8 +831,8 @@ cdef class _LazyStanza(_Lazy):
         cdef LazyNode* node
         cdef object text
         while i < self.nnodes:  # the direct children only: ``after`` skips the descendants
-            node = &self.nodes[i]
-            if node.tag == <PyObject*>path or <str>node.tag == path:
+            node = self._node(i)
+            if _str_eq(node.tag, <PyObject*>path):
                 text = self._text(node)
                 return "" if text is None else text
             i = node.after
@@ -2252,20 +2329,18 @@ cdef class StreamParserC:
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
         cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
-        cdef char* block = <char*>PyMem_Malloc(size)
-        if block == NULL:
-            raise MemoryError()
+        cdef char* block = <char*>_take_block(size, &lazy._units)
         memcpy(block, self.lnodes, nodes_size)
         memcpy(block + nodes_size, self.lattrs, attrs_size)
         memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)
-        lazy.block = block
-        lazy.nodes = <LazyNode*>block
-        lazy.attrs = <LazyAttr*>(block + nodes_size)
-        lazy.data = <const unsigned char*>(block + nodes_size + attrs_size)
-        lazy.lo = lo
+        lazy._block = block
+        lazy._nodes = block
+        lazy._attrs = block + nodes_size
+        lazy._data = <const unsigned char*>(block + nodes_size + attrs_size)
+        lazy._lo = lo
         lazy.nnodes = self.nlnodes  # the references move with the records
-        lazy.nattrs = self.nlattrs
-        lazy.nsattrs = self.nsattrs
+        lazy._nattrs = self.nlattrs
+        lazy._nsattrs = self.nsattrs
         self.nlnodes = self.nlattrs = self.nsattrs = 0
         return lazy
 
@@ -2284,13 +2359,19 @@ cdef class StreamParserC:
         cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
         cdef bint prefixed = False  # an attribute other than a declaration has a prefix
+        cdef unsigned long long seen = 0, bit, had  # names so far, one bit each: see 1.
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
-        # 1. raw duplicates and namespace declarations, in document order (as expat does)
+        # 1. raw duplicates and namespace declarations, in document order (as expat does). Two
+        # equal names have the same length, first and last byte: a bit taken from those, set
+        # for each name, tells most names that no earlier one can equal them, without the
+        # comparisons (quadratic: a stanza's tags have a few attributes, some have many).
         for i in range(natt):
             a = &self.atts[i]
-            for j in range(i):
+            bit = 1ULL << ((<size_t>(a.ne - a.ns) * 7 + s[a.ns] * 3 + s[a.ne - 1]) & 63)
+            seen, had = seen | bit, seen & bit
+            for j in range(i if had else 0):
                 b = &self.atts[j]
                 if (
                     b.ne - b.ns == a.ne - a.ns

@@ -56,6 +56,7 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+@cython.freelist(64)  # one per stanza the parser hands out (for its subtype: see the .pxd)
 @cython.cclass
 class _Lazy:
     """What the compiled parser leaves in a stanza (``Element._lazy``) instead of building it.

@@ -9,6 +9,15 @@
 # nnodes and calls the methods at C level, through the type's table, not by name
 cdef class _Lazy:
     cdef readonly Py_ssize_t nnodes
+    # The fields of _LazyStanza (see there), declared here rather than in it so that both types
+    # are of one size: Cython's freelist for this type (see _xmlcore.py) then serves the
+    # subtype too, as it checks an object's size, not its type (it keeps none for a subtype).
+    cdef void* _nodes
+    cdef void* _attrs
+    cdef const unsigned char* _data
+    cdef Py_ssize_t _nattrs, _nsattrs, _lo
+    cdef void* _block
+    cdef Py_ssize_t _units
     cpdef list build(self)
     cpdef object findtext(self, str path, object default)
     cpdef dict build_attrib(self)

@@ -154,7 +154,9 @@ def test_attributes_and_repr_leave_children_unbuilt(pair):
 @pytest.mark.parametrize(
     "tag",
     [BODY, X, "{jabber:client}empty", "{http://jabber.org/protocol/chatstates}active"]
-    + ["{urn:x}y", "{urn:x}v", "{jabber:client}nope", "body", "{*}body"],
+    + ["{urn:x}y", "{urn:x}v", "{jabber:client}nope", "body", "{*}body"]
+    # as long as a child's tag, but different (in its bytes, or in the width of its characters)
+    + ["{jabber:client}bodx", "{jabber:client}b\u00f6dy", "{jabber:client}b\u0151dy"],
 )
 def test_findtext_reads_in_place(pair, tag):
     """findtext() on a plain tag: the same answer, and nothing is built (direct children only:
@@ -165,6 +167,31 @@ def test_findtext_reads_in_place(pair, tag):
     assert element.findtext(tag, "default") == reference.findtext(tag, "default")
     assert is_lazy(element) == (lazy and "*" not in tag)
     assert dump(element) == dump(reference)
+
+
+def test_findtext_and_get_with_keys_that_are_not_the_parsers_strings(pair):
+    """Keys equal to the recorded names without being the same objects find them."""
+    element, reference = pair
+    assert element.findtext("".join(BODY)) == reference.findtext(BODY)
+    assert element.findtext("".join("{jabber:client}bodx"), "d") == "d"
+    assert element.get("".join(["fr", "om"])) == reference.get("from")
+    assert element.get("".join(["fr", "ox"]), "d") == "d"
+
+
+def test_latin_text_with_ascii_runs(parser_cls):
+    """Text and values of Latin-1 characters with ASCII runs of every length around them (the
+    compiled parser decodes eight ASCII bytes at a time)."""
+    texts = [
+        "a" * before + accent + "b" * after
+        for before in range(18)
+        for after in (0, 1, 7, 8, 9, 17)
+        for accent in ("\u00e9", "\u00ff\u00e0")
+    ]
+    data = b"".join(f"<message from='{t}'><body>{t}</body></message>".encode() for t in texts)
+    stanzas = parse(parser_cls, data)
+    assert [s.get("from") for s in stanzas] == texts
+    assert [s.findtext(BODY) for s in stanzas] == texts
+    assert [s[0].text for s in stanzas] == texts
 
 
 def test_findtext_values(pair):
@@ -470,6 +497,63 @@ def test_kept_after_later_feeds_and_reset(parser_cls):
     assert first.get("from") == reference.get("from") == "romeo@montague.lit/orchard"
     assert first.findtext(BODY) == reference.findtext(BODY)
     assert dump(first) == dump(reference)
+
+
+def _stanzas_of_many_sizes(count: int) -> list[bytes]:
+    """Stanzas with children and attributes whose records and bytes take from under a hundred
+    bytes to tens of kilobytes (a few of each size, in no order)."""
+    out = []
+    for i in range(count):
+        body = f"b\u00e9{i} " * ((i * 37) % 50 if i % 97 else 4000)
+        out.append(
+            f"<message from='u{i}@example.com/r' id='m{i}'><body>{body}</body>"
+            f"<x xmlns='urn:x' n='{i}'>{'<y/>' * (i % 5)}</x></message>".encode()
+        )
+    return out
+
+
+def test_stanzas_kept_while_others_are_dropped(parser_cls):
+    """A dropped stanza's records make room for later ones (the compiled parser reuses their
+    memory): the stanzas kept alive in between must keep their own, whatever is parsed and
+    dropped after them; many stanzas dropped at once, small ones and big ones, too."""
+    stanzas = _stanzas_of_many_sizes(600)
+    data = wrap(b"".join(stanzas))
+    parser = parser_cls()
+    kept = []
+    for round_ in range(3):
+        if round_:
+            parser.reset()
+        for start in range(0, len(data), 4096):
+            for item in parser.feed(data[start : start + 4096]):
+                if isinstance(item, fx.Element) and int(item.get("id")[1:]) % 7 == round_:
+                    kept.append(item)  # the others are dropped with the list
+    assert len(parser_cls().feed(data)) == 602  # all dropped at once, more than is kept for reuse
+    references = [item for item in fx.StreamParserPy().feed(data) if isinstance(item, fx.Element)]
+    for element in kept:
+        reference = references[int(element.get("id")[1:])]
+        assert element.findtext("{jabber:client}body") == reference.findtext("{jabber:client}body")
+        assert dump(element) == dump(reference)
+    assert len(kept) == len([i for i in range(600) if i % 7 < 3])
+
+
+def test_records_kept_without_their_stanza(parser_cls):
+    """A stanza's records (``_lazy``) may outlive the stanza: the compiled parser's objects for
+    them are reused once dropped, so those still referenced must be left alone."""
+    data = wrap(b"".join(_stanzas_of_many_sizes(200)))
+    references = [item for item in fx.StreamParserPy().feed(data) if isinstance(item, fx.Element)]
+    parser = parser_cls()
+    kept = []
+    for start in range(0, len(data), 4096):
+        for item in parser.feed(data[start : start + 4096]):
+            if isinstance(item, fx.Element) and item._lazy is not None and len(kept) < 50:
+                kept.append((item.get("id"), item._lazy))  # the element itself is dropped
+    assert len(kept) == (50 if parser_cls is not fx.StreamParserPy else 0)
+    for id_, lazy in kept:
+        reference = references[int(id_[1:])]
+        assert lazy.get_attr("from", None) == reference.get("from")
+        assert lazy.build_attrib() == reference.attrib
+        assert lazy.findtext(BODY, None) == reference.findtext(BODY)
+        assert [dump(e) for e in lazy.build()] == [dump(e) for e in reference]
 
 
 def test_parser_dropped_before_the_stanza(parser_cls):

@@ -477,6 +477,8 @@ for _name, _bad in {
     "xmlns-prefix-twice": b"<message xmlns:p='urn:a' xmlns:p='urn:b'/>",
     "xmlns-default-twice": b"<message xmlns='urn:a' xmlns='urn:a'/>",
     "many-then-duplicate": b"<message a='1' b='2' c='3' d='4' e='5' a='6'/>",
+    # names alike in length, first and last byte, as a duplicate is, then a duplicate
+    "alike-then-duplicate": b"<message fxom='1' from='2' f\xc3\xa9m='3' fxom='4'/>",
 }.items():
     stanza(f"duplicate-{_name}", _bad, NWF)
 

@@ -97,6 +97,8 @@ STANZAS = {
     "dialback": b"<db:result xmlns:db='jabber:server:dialback' from='a' to='b'>key</db:result>",
     "deep-64": nested(64),
     "attributes-64": many_attrs(64),
+    # alike in length, first and last byte, as duplicates would be (but not equal)
+    "attributes-alike": b"<a fxom='1' from='2' f\xc3\xa9m='3' fyom='4' a='5' b='6' c='7'/>",
     "attributes-63-plus-declaration": many_attrs(63, extra=b" xmlns:p='urn:p'"),
 }
 
