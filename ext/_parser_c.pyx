@@ -732,7 +732,7 @@ cdef class _LazyStanza(_Lazy):
         cdef object value
         if not (flags & ((F_REF | F_WS) if attr else (F_REF | F_CR | F_CDATA))):
             return _decode(p, end - start, flags & F_NONASCII)
-        if end - start > sizeof(small):
+        if end - start > <Py_ssize_t>sizeof(small):
             out = <unsigned char*>malloc(end - start)
             if out == NULL:
                 raise MemoryError()

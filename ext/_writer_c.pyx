@@ -12,7 +12,7 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 
-from fastxmpp._xmlcore_c cimport Element, _children_of
+from fastxmpp._xmlcore_c cimport Element, _children_of, _exact_str
 
 import os as _os
 from sys import intern as _intern
@@ -279,7 +279,8 @@ cdef str _default_ns(object default_namespace):
         return _last_default_ns
     if not default_namespace:
         return ""
-    _last_default_ns = _intern(default_namespace)
+    # (a str subclass, such as a StrEnum member, as its plain str: sys.intern refuses those)
+    _last_default_ns = _intern(_exact_str(default_namespace))
     _last_default = default_namespace
     return _last_default_ns
 

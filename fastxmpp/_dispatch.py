@@ -25,6 +25,8 @@ except ImportError:  # Cython is not installed: the pure package needs only the 
 
 log = logging.getLogger("fastxmpp.connection")
 
+StrArg = str  # a str parameter that takes subclasses too, compiled or not (see _xmlcore.py)
+
 # Interned, as the parsers' tag names are. A tag finds its kind with one dict hit (by identity,
 # for those) in _KINDS, which maps each of these names to itself: the result is then compared
 # by identity, where comparing unequal strings would walk them.
@@ -84,7 +86,7 @@ class StanzaView:
         self.connection = connection
 
     @property
-    def tag(self) -> str:
+    def tag(self) -> StrArg:
         return self.stanza.tag  # type: ignore[no-any-return]
 
     @property
@@ -92,10 +94,10 @@ class StanzaView:
         return self.stanza.attrib  # type: ignore[no-any-return]
 
     @property
-    def text(self) -> str | None:
+    def text(self) -> StrArg | None:
         return self.stanza.text  # type: ignore[no-any-return]
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: StrArg, default: Any = None) -> Any:
         return self.stanza.get(key, default)
 
     def keys(self) -> list[str]:
@@ -104,16 +106,16 @@ class StanzaView:
     def items(self) -> list[tuple[str, str]]:
         return self.stanza.items()  # type: ignore[no-any-return]
 
-    def find(self, path: str) -> Any:
+    def find(self, path: StrArg) -> Any:
         return self.stanza.find(path)
 
-    def findall(self, path: str) -> list[Any]:
+    def findall(self, path: StrArg) -> list[Any]:
         return self.stanza.findall(path)  # type: ignore[no-any-return]
 
-    def findtext(self, path: str, default: str | None = None) -> str | None:
+    def findtext(self, path: StrArg, default: StrArg | None = None) -> StrArg | None:
         return self.stanza.findtext(path, default)  # type: ignore[no-any-return]
 
-    def iter(self, tag: str | None = None) -> Iterator[Any]:
+    def iter(self, tag: StrArg | None = None) -> Iterator[Any]:
         return self.stanza.iter(tag)  # type: ignore[no-any-return]
 
     def itertext(self) -> Iterator[str]:

@@ -19,6 +19,12 @@ try:
 except ImportError:  # Cython is not installed: the pure package needs only the no-op decorators
     from fastxmpp import _cython_shim as cython  # type: ignore[no-redef]
 
+# The annotation of parameters that take a str: its subclasses too (a StrEnum member, say).
+# Cython checks a parameter annotated ``str`` for the exact type, so the compiled build refused
+# what pure Python takes; it does not know this alias and leaves such a parameter an object.
+# (Functions that go on with typed str code take _exact_str() of it first.)
+StrArg = str
+
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 XMLNS_NS = "http://www.w3.org/2000/xmlns/"
 STREAM_NS = "http://etherx.jabber.org/streams"
@@ -54,6 +60,12 @@ def _split_tag(tag: str) -> tuple[str, str]:
             raise ValueError(f"malformed Clark name {tag!r}: missing '}}'")
         return tag[1:end], tag[end + 1 :]
     return "", tag
+
+
+def _exact_str(value: Any) -> Any:
+    """``value`` as a plain str if it is an instance of a subclass, else ``value`` itself (for
+    the checks that follow to refuse what is not a str)."""
+    return str.__str__(value) if isinstance(value, str) else value
 
 
 @cython.freelist(64)  # one per stanza the parser hands out (for its subtype: see the .pxd)
@@ -121,7 +133,7 @@ class Element:
     # (get() and findtext() read the records in place, without building.)
     _lazy: Any
 
-    def __init__(self, tag: str, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
+    def __init__(self, tag: StrArg, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
         if not isinstance(tag, str):
             raise TypeError(f"tag must be a str, not {type(tag).__name__}")
         self.tag = tag
@@ -152,7 +164,7 @@ class Element:
         self._attrib = {} if value is None else value  # None: no attributes, not "still lazy"
         _settle(self)
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: StrArg, default: Any = None) -> Any:
         """The value of attribute ``key`` (a Clark name when namespaced), or ``default``."""
         attrib: dict[str, str] | None = self._attrib
         if attrib is None:
@@ -164,7 +176,7 @@ class Element:
             attrib = _make_attrib(self)
         return attrib.get(key, default)
 
-    def set(self, key: str, value: str) -> None:
+    def set(self, key: StrArg, value: StrArg) -> None:
         """Set attribute ``key`` to ``value``."""
         attrib = self._attrib
         if attrib is None:
@@ -288,13 +300,14 @@ class Element:
 
     # -- search -------------------------------------------------------------------------------
 
-    def find(self, path: str) -> Element | None:
+    def find(self, path: StrArg) -> Element | None:
         """The first element matching ``path``, or None.
 
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
         """
+        p: str = path if type(path) is str else _exact_str(path)  # (typed: fast tests below)
         if (
-            ("/" not in path or _plain_tag(path)) and "*" not in path and path != "."
+            ("/" not in p or _plain_tag(p)) and "*" not in p and p != "."
         ):  # a plain tag: no path parsing
             children = _children_of(self)
             if children is None:
@@ -302,46 +315,48 @@ class Element:
             child: Element  # compiled: a C-level type, so child.tag is a field read
             for child in children:
                 tag = child.tag
-                if tag is path or tag == path:
+                if tag is p or tag == p:
                     return child
             return None
-        for found in _select(self, path):
+        for found in _select(self, p):
             return found
         return None
 
-    def findall(self, path: str) -> list[Element]:
+    def findall(self, path: StrArg) -> list[Element]:
         """All elements matching ``path``, in document order."""
-        if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
+        p: str = path if type(path) is str else _exact_str(path)  # (typed: fast tests below)
+        if ("/" not in p or _plain_tag(p)) and "*" not in p and p != ".":
             children = _children_of(self)
             if children is None:
                 return []
-            return [child for child in children if child.tag == path]
-        return list(_select(self, path))
+            return [child for child in children if child.tag == p]
+        return list(_select(self, p))
 
-    def findtext(self, path: str, default: str | None = None) -> str | None:
+    def findtext(self, path: StrArg, default: StrArg | None = None) -> StrArg | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
+        p: str = path if type(path) is str else _exact_str(path)  # (typed: fast tests below)
         if (
-            ("/" not in path or _plain_tag(path)) and "*" not in path and path != "."
+            ("/" not in p or _plain_tag(p)) and "*" not in p and p != "."
         ):  # as in find(), without the call
             children = self._children
             if children is None:
                 if self._lazy is not None:  # read in place: the children stay unbuilt
-                    return self._lazy.findtext(path, default)
+                    return self._lazy.findtext(p, default)
                 return default
             child: Element
             for child in children:
                 tag = child.tag
-                if tag is path or tag == path:
+                if tag is p or tag == p:
                     text = child.text
                     return "" if text is None else text
             return default
-        found = self.find(path)
+        found = self.find(p)
         if found is None:
             return default
         text = found.text
         return "" if text is None else text
 
-    def iter(self, tag: str | None = None) -> Iterator[Element]:
+    def iter(self, tag: StrArg | None = None) -> Iterator[Element]:
         """This element and all its descendants, depth first; only those named ``tag`` if given."""
         any_tag = tag is None or tag == "*"
         stack = [self]
@@ -393,7 +408,7 @@ class Element:
         return f"<Element {self.tag!r} at {id(self):#x}>"
 
 
-def _make_element(tag: str, attrib: dict | None) -> Element:
+def _make_element(tag: StrArg, attrib: dict | None) -> Element:
     """A new element that takes ``attrib`` as it is (no copy, no checks): for the parsers."""
     element: Element = Element.__new__(Element)
     element.tag = tag
@@ -540,7 +555,7 @@ def _select(element: Element, path: str) -> Iterator[Element]:
 # -- builder ------------------------------------------------------------------------------------
 
 
-def E(tag: str, *children: Any, **attrs: str | None) -> Element:
+def E(tag: StrArg, *children: Any, **attrs: str | None) -> Element:
     """Build an element in one expression, in the spirit of Net::XMPP2's ``simxml``.
 
     ``children`` may be Elements (appended), strings (character data, placed as text or as the
@@ -588,13 +603,13 @@ def E(tag: str, *children: Any, **attrs: str | None) -> Element:
     return element
 
 
-def _text_element(tag: str, text: str) -> Element:
+def _text_element(tag: str, text: StrArg) -> Element:
     element: Element = _make_element(tag, None)  # (no attributes: no dict until one is asked for)
     element.text = text
     return element
 
 
-def _address(value: Any, what: str) -> str:
+def _address(value: Any, what: str) -> StrArg:
     if isinstance(value, str):
         return value
     if hasattr(value, "domain"):  # a JID
@@ -620,14 +635,14 @@ def _stanza_attrib(to: Any, from_: Any, type: Any, id: Any, lang: Any) -> dict:
 
 def message(
     to: Any = None,
-    body: str | None = None,
+    body: StrArg | None = None,
     *,
-    type: str | None = "chat",
-    id: str | None = None,
+    type: StrArg | None = "chat",
+    id: StrArg | None = None,
     from_: Any = None,
-    subject: str | None = None,
-    thread: str | None = None,
-    lang: str | None = None,
+    subject: StrArg | None = None,
+    thread: StrArg | None = None,
+    lang: StrArg | None = None,
 ) -> Element:
     """A ``<message/>`` stanza in ``jabber:client``; omitted parts are left out.
 
@@ -650,13 +665,13 @@ def message(
 def presence(
     to: Any = None,
     *,
-    type: str | None = None,
-    id: str | None = None,
+    type: StrArg | None = None,
+    id: StrArg | None = None,
     from_: Any = None,
-    show: str | None = None,
-    status: str | None = None,
+    show: StrArg | None = None,
+    status: StrArg | None = None,
     priority: Any = None,  # int | None; Any so that the compiled build checks it as we do
-    lang: str | None = None,
+    lang: StrArg | None = None,
 ) -> Element:
     """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
     element: Element = _make_element(PRESENCE, _stanza_attrib(to, from_, type, id, lang))
@@ -677,11 +692,11 @@ def presence(
 
 
 def iq(
-    type: str,
+    type: StrArg,
     payload: Element | None = None,
     *,
     to: Any = None,
-    id: str | None = None,
+    id: StrArg | None = None,
     from_: Any = None,
 ) -> Element:
     """An ``<iq/>`` stanza in ``jabber:client`` with an optional payload element."""
@@ -702,10 +717,10 @@ class ElementMaker:
     ``C = ElementMaker("jabber:client"); C.message(C.body("hi"))`` builds a message.
     """
 
-    def __init__(self, namespace: str | None = None) -> None:
+    def __init__(self, namespace: StrArg | None = None) -> None:
         self._prefix = f"{{{namespace}}}" if namespace else ""
 
-    def __call__(self, local: str, *children: Any, **attrs: str | None) -> Element:
+    def __call__(self, local: StrArg, *children: Any, **attrs: str | None) -> Element:
         return E(self._prefix + local, *children, **attrs)
 
     def __getattr__(self, local: str) -> Callable[..., Element]:
@@ -732,6 +747,7 @@ def escape_text(value: Any) -> str:
     """Escape character data for XML; ValueError for characters XML 1.0 forbids."""
     if not isinstance(value, str):
         raise TypeError(f"text must be a str, not {type(value).__name__}")
+    value = _exact_str(value)
     _check_chars(value, "text")
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -744,10 +760,11 @@ def escape_text(value: Any) -> str:
     return value
 
 
-def escape_attr(value: Any, name: str = "attribute") -> str:
+def escape_attr(value: Any, name: StrArg = "attribute") -> str:
     """Escape an attribute value for ``"``-quoting, keeping tabs and line ends intact."""
     if not isinstance(value, str):
         raise TypeError(f"attribute {name!r} must be a str, not {type(value).__name__}")
+    value = _exact_str(value)
     _check_chars(value, f"attribute {name!r}")
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -777,7 +794,7 @@ def _parse_name(name: Any, what: str) -> tuple[str, str]:
         return cached
     if not isinstance(name, str):
         raise TypeError(f"{what} must be a str, not {type(name).__name__}")
-    ns, local = _split_tag(name)
+    ns, local = _split_tag(_exact_str(name))
     if _NCNAME.match(local) is None:
         raise ValueError(f"{what} {name!r} is not a valid XML name")
     _check_chars(ns, f"namespace of {what} {name!r}")
@@ -879,7 +896,7 @@ def _serialize(root: Element, out: list, default_ns: str) -> None:
             element = parent
 
 
-def tostring(element: Element, *, default_namespace: str | None = None) -> bytes:
+def tostring(element: Element, *, default_namespace: StrArg | None = None) -> bytes:
     """Serialize ``element`` (not its tail) as UTF-8, without an XML declaration.
 
     ``default_namespace`` is the namespace the output inherits from its context: a stanza written
@@ -891,7 +908,7 @@ def tostring(element: Element, *, default_namespace: str | None = None) -> bytes
     if not isinstance(element, Element):
         raise TypeError(f"tostring() needs an Element, not {type(element).__name__}")
     out: list = []
-    _serialize(element, out, default_namespace or "")
+    _serialize(element, out, _exact_str(default_namespace) if default_namespace else "")
     return "".join(out).encode("utf-8")
 
 

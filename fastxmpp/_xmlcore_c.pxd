@@ -35,11 +35,12 @@ cdef class Element:
     cdef readonly _Lazy _lazy
 
 
-cpdef Element _make_element(str tag, dict attrib)
+cpdef Element _make_element(object tag, dict attrib)  # (object: see StrArg in _xmlcore.py)
 cpdef list _children_of(Element element)
 cdef dict _make_attrib(Element element)
 cdef _settle(Element element)
 # the stanza builders' helpers, called at C level (cpdef: _writer_c calls _address by name)
-cdef Element _text_element(str tag, str text)
-cpdef str _address(object value, str what)
+cdef Element _text_element(str tag, object text)
+cdef object _exact_str(object value)
+cpdef object _address(object value, str what)
 cdef dict _stanza_attrib(object to, object from_, object type, object id, object lang)

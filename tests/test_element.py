@@ -1057,3 +1057,48 @@ def test_compiled_writer_is_the_pure_one_on_long_strings(compiled_xml, text, val
 
     got = _outcome(write, compiled_xml, compiled_xml.tostring)
     assert got == _outcome(write, core, core.tostring)
+
+
+class _Kind(str):
+    """A str subclass, as a StrEnum member is: the API takes it wherever it takes a str."""
+
+
+def test_str_subclasses_are_taken_like_str(xmlcore):
+    """The compiled build checked parameters annotated ``str`` for the exact type, and refused
+    a subclass the pure implementation takes."""
+    S = _Kind
+    el = xmlcore.Element(S("{jabber:client}message"), {"to": "a@b"})
+    el.set(S("type"), S("chat"))
+    assert el.get(S("to")) == "a@b" and el.get(S("type")) == "chat"
+    body = xmlcore.E(S("{jabber:client}body"), S("hi"))
+    el.append(body)
+    assert el.find(S("{jabber:client}body")) is body
+    assert el.findall(S("{jabber:client}body")) == [body]
+    assert el.findtext(S("{jabber:client}body")) == "hi"
+    assert el.findtext(S("{jabber:client}none"), S("x")) == "x"
+    assert [e.tag for e in el.iter(S("{jabber:client}body"))] == ["{jabber:client}body"]
+    assert xmlcore.ElementMaker(S("urn:x"))(S("y")).tag == "{urn:x}y"
+    out = xmlcore.tostring(el, default_namespace=S("jabber:client"))
+    assert out == b'<message to="a@b" type="chat"><body>hi</body></message>'
+    built = xmlcore.message(S("a@b"), S("hi"), type=S("chat"), id=S("i1"), subject=S("s"))
+    assert xmlcore.tostring(built, default_namespace="jabber:client") == (
+        b'<message to="a@b" type="chat" id="i1"><subject>s</subject><body>hi</body></message>'
+    )
+    p = xmlcore.presence(type=S("subscribe"), show=S("away"), status=S("x"))
+    assert p.get("type") == "subscribe" and p.findtext("{jabber:client}status") == "x"
+    assert xmlcore.iq(S("get"), id=S("q")).get("type") == "get"
+    for made in (
+        xmlcore.Element("a", {"k": S("v")}, x=S("y")),
+        xmlcore.E("a", {"k": S("v")}, x=S("y")),
+    ):
+        assert xmlcore.tostring(made) == b'<a k="v" x="y"/>'
+
+
+def test_str_subclasses_on_parsed_stanzas(parser_cls):
+    S = _Kind
+    (_, stanza) = parser_cls().feed(
+        header_for("jabber:client") + b"<message from='a@b'><body>hi</body></message>"
+    )
+    assert stanza.get(S("from")) == "a@b"
+    assert stanza.findtext(S("{jabber:client}body")) == "hi"
+    assert stanza.find(S("{jabber:client}body")).text == "hi"
