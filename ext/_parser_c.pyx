@@ -318,7 +318,9 @@ cdef enum:
 cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
-# the blocks kept, by size (in units): each list is linked through the blocks' first word
+# the blocks kept, by size (in units): each list is linked through the blocks' first word.
+# Stanzas are dropped on any thread; the GIL guards these, as _take_block and _give_block run
+# no Python code that could let another thread in.
 cdef void* POOL[POOL_CLASSES + 1]
 cdef Py_ssize_t POOL_BYTES = 0
 
