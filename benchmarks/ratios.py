@@ -11,7 +11,7 @@ over the rounds with its range.
 Run::
 
     python benchmarks/ratios.py              # 5 rounds
-    python benchmarks/ratios.py --rounds 9 --group parse
+    python benchmarks/ratios.py --rounds 9 --group parse-basic
 
 Needs the ``bench`` extra (slixmpp) and the compiled extension.
 """
@@ -35,14 +35,14 @@ import test_parse  # noqa: E402
 import test_serialize  # noqa: E402
 
 
-def _parse_group(loop):
+def _parse_group(loop, mix: str):
     """The parse contenders, {name: (setup, target)}, and the ratios to report: one round
-    parses the whole corpus."""
+    parses the whole corpus of ``mix`` ("basic": the goals' mix of typical stanzas; "rich")."""
     import fastxmpp.xml as fx
 
     if fx.StreamParserC is None:
         sys.exit("the compiled parser is not available: build the extension first")
-    chunks = corpus_mod.get_corpus().chunks
+    chunks = corpus_mod.get_corpus(mix=mix).chunks
     tally = corpus_mod.Tally
     contenders = {
         "fastxmpp StreamParserC + handler": (
@@ -86,8 +86,17 @@ def _serialize_group(loop):
 
 
 GROUPS = {
-    # group: (contenders and ratios, items per round, unit)
-    "parse": (_parse_group, lambda: corpus_mod.get_corpus().n_stanzas, "stanzas"),
+    # group (named as in the benchmarks): (contenders and ratios, items per round, unit)
+    "parse-basic": (
+        lambda loop: _parse_group(loop, "basic"),
+        lambda: corpus_mod.get_corpus(mix="basic").n_stanzas,
+        "stanzas",
+    ),
+    "parse": (
+        lambda loop: _parse_group(loop, "rich"),
+        lambda: corpus_mod.get_corpus(mix="rich").n_stanzas,
+        "stanzas",
+    ),
     "serialize": (_serialize_group, lambda: test_serialize.N_MESSAGES, "messages"),
 }
 
