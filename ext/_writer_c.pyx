@@ -280,7 +280,7 @@ cdef str _default_ns(object default_namespace):
     if not default_namespace:
         return ""
     # (a str subclass, such as a StrEnum member, as its plain str: sys.intern refuses those)
-    _last_default_ns = _intern(_exact_str(default_namespace))
+    _last_default_ns = _intern(_exact_str(default_namespace, "default_namespace"))
     _last_default = default_namespace
     return _last_default_ns
 

@@ -62,10 +62,12 @@ def _split_tag(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def _exact_str(value: Any) -> Any:
-    """``value`` as a plain str if it is an instance of a subclass, else ``value`` itself (for
-    the checks that follow to refuse what is not a str)."""
-    return str.__str__(value) if isinstance(value, str) else value
+def _exact_str(value: Any, what: str) -> str:
+    """``value``, a str or an instance of a subclass (a StrEnum member, say), as a plain str;
+    TypeError, naming it ``what``, for anything else."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise TypeError(f"{what} must be a str, not {type(value).__name__}")
 
 
 @cython.freelist(64)  # one per stanza the parser hands out (for its subtype: see the .pxd)
@@ -305,7 +307,7 @@ class Element:
 
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
         """
-        p: str = path if type(path) is str else _exact_str(path)  # (typed: fast tests below)
+        p: str = path if type(path) is str else _exact_str(path, "path")  # (typed: fast below)
         if (
             ("/" not in p or _plain_tag(p)) and "*" not in p and p != "."
         ):  # a plain tag: no path parsing
@@ -324,7 +326,7 @@ class Element:
 
     def findall(self, path: StrArg) -> list[Element]:
         """All elements matching ``path``, in document order."""
-        p: str = path if type(path) is str else _exact_str(path)  # (typed: fast tests below)
+        p: str = path if type(path) is str else _exact_str(path, "path")  # (typed: fast below)
         if ("/" not in p or _plain_tag(p)) and "*" not in p and p != ".":
             children = _children_of(self)
             if children is None:
@@ -334,7 +336,7 @@ class Element:
 
     def findtext(self, path: StrArg, default: StrArg | None = None) -> StrArg | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
-        p: str = path if type(path) is str else _exact_str(path)  # (typed: fast tests below)
+        p: str = path if type(path) is str else _exact_str(path, "path")  # (typed: fast below)
         if (
             ("/" not in p or _plain_tag(p)) and "*" not in p and p != "."
         ):  # as in find(), without the call
@@ -747,7 +749,7 @@ def escape_text(value: Any) -> str:
     """Escape character data for XML; ValueError for characters XML 1.0 forbids."""
     if not isinstance(value, str):
         raise TypeError(f"text must be a str, not {type(value).__name__}")
-    value = _exact_str(value)
+    value = _exact_str(value, "text")
     _check_chars(value, "text")
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -764,7 +766,7 @@ def escape_attr(value: Any, name: StrArg = "attribute") -> str:
     """Escape an attribute value for ``"``-quoting, keeping tabs and line ends intact."""
     if not isinstance(value, str):
         raise TypeError(f"attribute {name!r} must be a str, not {type(value).__name__}")
-    value = _exact_str(value)
+    value = _exact_str(value, "attribute")
     _check_chars(value, f"attribute {name!r}")
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -794,7 +796,7 @@ def _parse_name(name: Any, what: str) -> tuple[str, str]:
         return cached
     if not isinstance(name, str):
         raise TypeError(f"{what} must be a str, not {type(name).__name__}")
-    ns, local = _split_tag(_exact_str(name))
+    ns, local = _split_tag(_exact_str(name, what))
     if _NCNAME.match(local) is None:
         raise ValueError(f"{what} {name!r} is not a valid XML name")
     _check_chars(ns, f"namespace of {what} {name!r}")
@@ -908,7 +910,8 @@ def tostring(element: Element, *, default_namespace: StrArg | None = None) -> by
     if not isinstance(element, Element):
         raise TypeError(f"tostring() needs an Element, not {type(element).__name__}")
     out: list = []
-    _serialize(element, out, _exact_str(default_namespace) if default_namespace else "")
+    default_ns = _exact_str(default_namespace, "default_namespace") if default_namespace else ""
+    _serialize(element, out, default_ns)
     return "".join(out).encode("utf-8")
 
 

@@ -1102,3 +1102,15 @@ def test_str_subclasses_on_parsed_stanzas(parser_cls):
     assert stanza.get(S("from")) == "a@b"
     assert stanza.findtext(S("{jabber:client}body")) == "hi"
     assert stanza.find(S("{jabber:client}body")).text == "hi"
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"b"])
+def test_a_path_or_namespace_that_is_no_str_is_refused_alike(xmlcore, bad):
+    el = xmlcore.E("a", xmlcore.E("b"))
+    name = type(bad).__name__
+    for method in (el.find, el.findall, el.findtext):
+        with pytest.raises(TypeError, match=f"^path must be a str, not {name}$"):
+            method(bad)
+    if bad:  # (a false default_namespace means none)
+        with pytest.raises(TypeError, match=f"^default_namespace must be a str, not {name}$"):
+            xmlcore.tostring(el, default_namespace=bad)
