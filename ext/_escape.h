@@ -10,12 +10,11 @@
  * Both return the new end of the output, or NULL at a character XML 1.0 does not allow (lone
  * surrogates, U+FFFE and U+FFFF included); the caller then raises.
  *
- * fx_copy_plain copies s[i:k] to *out, a block of sixteen bytes at a time, and stops at the
- * first byte the writer's ESC table flags (a control character, '&', '<', '>' or '"') or
- * where fewer than sixteen bytes remain. It returns the
- * offset it stopped at and advances *out by the bytes that count; the caller handles the byte
- * it stopped on and the short rest with the table, which is the definition: this only goes
- * faster. A block holding a flagged byte is stored whole, so *out needs sixteen spare bytes
+ * fx_copy_plain copies the ASCII s[i:k] to *out, a block of sixteen bytes at a time, and stops
+ * at the first byte fx_esc flags (a control character, '&', '<', '>' or '"') or where fewer
+ * than sixteen bytes remain. It returns the offset it stopped at and advances *out by the
+ * bytes that count; the caller handles the byte it stopped on and the short rest with fx_esc,
+ * which is the definition: this only goes faster. A block holding a flagged byte is stored whole, so *out needs sixteen spare bytes
  * beyond what is kept (the writer reserves six output bytes per input byte). Without SSE2 (not
  * x86-64) it returns i and the table does all the work. */
 #ifndef FX_ESCAPE_H

@@ -35,7 +35,7 @@ cdef extern from "Python.h":
 
 
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
-cdef dict TAGS = {}   # Clark name -> (namespace, UTF-8 local name), checked as a tag
+cdef dict TAGS = {}   # Clark name -> its _Name, checked as a tag
 cdef dict ATTRS = {}  # the same for attribute names (checked as such: "xmlns" is refused)
 cdef dict NO_ATTRIBUTES = {}  # read for an element that has no attribute dict yet; never changed
 cdef enum:
@@ -83,9 +83,8 @@ cdef inline int _put(Buf* b, const char* s, Py_ssize_t k) except -1:
 
 cdef int _refuse(object value, bint attr, object what) except -1:
     """Raise what the pure writer raises for ``value``, which holds a character XML 1.0 does not
-    allow (or a lone surrogate, which is that too)."""
+    allow (lone surrogates included)."""
     _core._check_chars(value, f"attribute {what!r}" if attr else "text")
-    value.encode("utf-8")
     raise AssertionError("unreachable: the pure check must refuse this")
 
 

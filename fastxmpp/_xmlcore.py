@@ -747,9 +747,8 @@ def _check_chars(value: str, what: str) -> None:
 
 def escape_text(value: Any) -> str:
     """Escape character data for XML; ValueError for characters XML 1.0 forbids."""
-    if not isinstance(value, str):
-        raise TypeError(f"text must be a str, not {type(value).__name__}")
-    value = _exact_str(value, "text")
+    if type(value) is not str:  # a subclass as a plain str; TypeError for what is no str
+        value = _exact_str(value, "text")
     _check_chars(value, "text")
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -764,9 +763,8 @@ def escape_text(value: Any) -> str:
 
 def escape_attr(value: Any, name: StrArg = "attribute") -> str:
     """Escape an attribute value for ``"``-quoting, keeping tabs and line ends intact."""
-    if not isinstance(value, str):
-        raise TypeError(f"attribute {name!r} must be a str, not {type(value).__name__}")
-    value = _exact_str(value, "attribute")
+    if type(value) is not str:  # a subclass as a plain str; TypeError for what is no str
+        value = _exact_str(value, f"attribute {name!r}")
     _check_chars(value, f"attribute {name!r}")
     if "&" in value:
         value = value.replace("&", "&amp;")
@@ -794,9 +792,7 @@ def _parse_name(name: Any, what: str) -> tuple[str, str]:
     cached = cache.get(name)
     if cached is not None:
         return cached
-    if not isinstance(name, str):
-        raise TypeError(f"{what} must be a str, not {type(name).__name__}")
-    ns, local = _split_tag(_exact_str(name, what))
+    ns, local = _split_tag(_exact_str(name, what))  # (TypeError for what is no str)
     if _NCNAME.match(local) is None:
         raise ValueError(f"{what} {name!r} is not a valid XML name")
     _check_chars(ns, f"namespace of {what} {name!r}")
