@@ -16,10 +16,11 @@ Implementations (group ``serialize``):
   ``fastxmpp.EXTENSIONS`` true, i.e. ``_xmlcore_c`` elements + the compiled writer; skipped
   when not built) and pure Python (``fastxmpp._xmlcore``): ``ElementMaker`` +
   ``tostring(msg, default_namespace="jabber:client")``.
-* ``fastxmpp`` compiled with the stanza builder: ``fastxmpp.xml.message(to, body, id=...)``
-  plus ``append(E(chat state))`` - the path a client's send_message takes; and the same
-  without the chat state (a plain chat message: with the next, the rows that write different
-  bytes), and ``message_bytes``, what ``Connection.send_message`` writes a plain message with.
+* ``fastxmpp`` compiled with the stanza builder: ``fastxmpp.xml.message(to, body, id=...,
+  chat_state="active")``; the same with the chat state appended as any payload is
+  (``append(E(...))``); the same without the chat state (a plain chat message: the one row
+  that writes other bytes); and ``message_bytes``, what ``Connection.send_message(...,
+  chat_state="active")`` writes, the same bytes without building the tree.
 * ``xml.etree.ElementTree``: ``Element``/``SubElement`` + ``ET.tostring(msg, encoding="utf-8")``;
   the stanza is built in no namespace with a literal ``xmlns`` attribute on the chat-state element
   (the usual trick: ET would otherwise write ``ns0:`` prefixes), which gives the same bytes.
@@ -107,9 +108,37 @@ def test_fastxmpp_compiled(run_serialize, specs, benchmark):
     )
 
 
+def chat_state_keyword_round(fx, specs):
+    """One round of ``fx.message(..., chat_state="active")``, serialized: the builder makes
+    the chat state itself (``fx`` is fastxmpp.xml)."""
+    message, tostring = fx.message, fx.tostring
+
+    def build_and_serialize():
+        return [
+            tostring(
+                message(s.to, s.body, id=s.id, chat_state="active"),
+                default_namespace="jabber:client",
+            )
+            for s in specs
+        ]
+
+    return build_and_serialize
+
+
+def test_fastxmpp_compiled_chat_state_keyword(run_serialize, specs):
+    """The stanza builder with its chat_state keyword: message(..., chat_state="active")."""
+    fastxmpp = pytest.importorskip("fastxmpp")
+    fx = pytest.importorskip("fastxmpp.xml")
+    if not fastxmpp.EXTENSIONS:
+        pytest.skip("fastxmpp compiled extension not built or disabled")
+    label = "fastxmpp compiled, message(chat_state=)"
+    outputs = run_serialize(label, chat_state_keyword_round(fx, specs), len(specs))
+    check_outputs(outputs, specs)
+
+
 def stanza_builder_round(fx, specs):
-    """One round of the stanza builder a client's send path uses: ``fx.message()`` + a chat
-    state, serialized (``fx`` is fastxmpp.xml)."""
+    """One round of the stanza builder with the chat state appended as any payload is:
+    ``fx.message()`` + ``append(E(...))``, serialized (``fx`` is fastxmpp.xml)."""
     message, E, tostring = fx.message, fx.E, fx.tostring
     active = f"{{{NS_CHATSTATES}}}active"
 
@@ -126,13 +155,14 @@ def stanza_builder_round(fx, specs):
 
 
 def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
-    """The stanza builder a client's send path uses: fastxmpp.xml.message() + a chat state."""
+    """The stanza builder, the chat state appended as any payload: message() + append(E())."""
     fastxmpp = pytest.importorskip("fastxmpp")
     fx = pytest.importorskip("fastxmpp.xml")
     if not fastxmpp.EXTENSIONS:
         pytest.skip("fastxmpp compiled extension not built or disabled")
     build_and_serialize = stanza_builder_round(fx, specs)
-    outputs = run_serialize("fastxmpp compiled, message() builder", build_and_serialize, len(specs))
+    label = "fastxmpp compiled, message() + append(E(chat state))"
+    outputs = run_serialize(label, build_and_serialize, len(specs))
     check_outputs(outputs, specs)
 
 
@@ -156,24 +186,25 @@ def test_fastxmpp_compiled_plain_message(run_serialize, specs):
 
 
 def message_bytes_round(specs):
-    """One round of send_message()'s writer for plain chat messages (the active one)."""
+    """One round of send_message()'s writer (the active one) for
+    ``send_message(to, body, id=..., chat_state="active")``."""
     from fastxmpp._impl import message_bytes
 
     def build_and_serialize():
-        return [message_bytes(s.to, s.body, "chat", s.id) for s in specs]
+        return [message_bytes(s.to, s.body, "chat", s.id, "active") for s in specs]
 
     return build_and_serialize
 
 
 def test_fastxmpp_compiled_message_bytes(run_serialize, specs):
-    """What send_message() writes for a plain chat message: the compiled message_bytes(), the
-    same bytes as the row above without building the tree (the id given, as above)."""
+    """What send_message(..., chat_state="active") writes: the compiled message_bytes(), the
+    same bytes as message(..., chat_state="active") + tostring without building the tree."""
     fastxmpp = pytest.importorskip("fastxmpp")
     if not fastxmpp.EXTENSIONS:
         pytest.skip("fastxmpp compiled extension not built or disabled")
-    label = "fastxmpp compiled, send_message's writer (message_bytes), no chat state"
+    label = "fastxmpp compiled, send_message's writer (message_bytes)"
     outputs = run_serialize(label, message_bytes_round(specs), len(specs))
-    check_outputs(outputs, specs, chat_state=False)
+    check_outputs(outputs, specs)
 
 
 def test_fastxmpp_pure(run_serialize, specs):

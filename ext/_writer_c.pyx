@@ -12,7 +12,7 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 
-from fastxmpp._xmlcore_c cimport Element, _children_of, _exact_str
+from fastxmpp._xmlcore_c cimport Element, _chat_state_tag, _children_of, _exact_str
 
 import os as _os
 from sys import intern as _intern
@@ -37,7 +37,6 @@ cdef extern from "Python.h":
 cdef str XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef dict TAGS = {}   # Clark name -> its _Name, checked as a tag
 cdef dict ATTRS = {}  # the same for attribute names (checked as such: "xmlns" is refused)
-cdef dict NO_ATTRIBUTES = {}  # read for an element that has no attribute dict yet; never changed
 cdef enum:
     MAX_NAMES = 10000
     MAX_DEPTH = 512   # deeper trees go to the pure-Python writer (no recursion limit there)
@@ -211,44 +210,56 @@ cdef inline int _put_bytes(Buf* b, bytes value) except -1:
     return _put(b, <const char*>value, len(value))
 
 
-class _TooDeep(Exception):
-    pass
+cdef object _attribute(Buf* b, object key, object value, object prefixes):
+    """Write `` key="value"``; returns the prefixes in scope (a new dict when this attribute's
+    namespace needed a declaration)."""
+    cdef _Name attr = _name(key, True)
+    if attr.open is not None:  # no namespace, or xml's
+        _put_bytes(b, attr.open)
+    else:
+        if prefixes is None or attr.ns not in prefixes:
+            prefixes = {} if prefixes is None else dict(prefixes)
+            prefixes[attr.ns] = f"a{len(prefixes)}"
+            _put(b, " xmlns:", 7)
+            prefix = (<str>prefixes[attr.ns]).encode()
+            _put_bytes(b, prefix)
+            _put(b, '="', 2)
+            _put_str(b, attr.ns, True, "xmlns")
+            _put(b, '"', 1)
+        prefix = (<str>prefixes[attr.ns]).encode()
+        _put(b, " ", 1)
+        _put_bytes(b, prefix)
+        _put(b, ":", 1)
+        _put_bytes(b, attr.local)
+        _put(b, '="', 2)
+    _put_str(b, value, True, key)
+    _put(b, '"', 1)
+    return prefixes
 
 
 cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth) except -1:
+    """Write ``el`` (not its tail); 1, with the output cut short, when the tree is deeper than
+    MAX_DEPTH (see tostring)."""
     if depth > MAX_DEPTH:
-        raise _TooDeep()
+        return 1
     cdef _Name name = _name(el.tag, False)
-    cdef _Name attr
     cdef list children
     cdef Element child
     cdef dict attrib
+    cdef tuple pairs
+    cdef Py_ssize_t i
     _put_bytes(b, name.open if _same_str(name.ns, default_ns) else name.open_ns)
     attrib = el._attrib
-    if attrib is None:  # no dict made yet: still recorded by the parser, or none
-        attrib = NO_ATTRIBUTES if el._lazy is None else el.attrib
-    for key, value in attrib.items():
-        attr = _name(key, True)
-        if attr.open is not None:  # no namespace, or xml's
-            _put_bytes(b, attr.open)
-        else:
-            if prefixes is None or attr.ns not in prefixes:
-                prefixes = {} if prefixes is None else dict(prefixes)
-                prefixes[attr.ns] = f"a{len(prefixes)}"
-                _put(b, " xmlns:", 7)
-                prefix = (<str>prefixes[attr.ns]).encode()
-                _put_bytes(b, prefix)
-                _put(b, '="', 2)
-                _put_str(b, attr.ns, True, "xmlns")
-                _put(b, '"', 1)
-            prefix = (<str>prefixes[attr.ns]).encode()
-            _put(b, " ", 1)
-            _put_bytes(b, prefix)
-            _put(b, ":", 1)
-            _put_bytes(b, attr.local)
-            _put(b, '="', 2)
-        _put_str(b, value, True, key)
-        _put(b, '"', 1)
+    if attrib is not None:
+        for key, value in attrib.items():
+            prefixes = _attribute(b, key, value, prefixes)
+    elif el._pairs is not None:  # a builder's (name, value, ...): read in place
+        pairs = el._pairs
+        for i in range(0, len(pairs) - 1, 2):
+            prefixes = _attribute(b, pairs[i], pairs[i + 1], prefixes)
+    elif el._lazy is not None:  # still recorded by the parser: the dict is made now
+        for key, value in el.attrib.items():
+            prefixes = _attribute(b, key, value, prefixes)
     children = _children_of(el)  # built first if the parser left them lazy
     if not children and el.text is None:
         _put(b, "/>", 2)
@@ -259,7 +270,8 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     if children is not None:
         for obj in children:
             child = <Element?>obj
-            _element(b, child, name.ns, prefixes, depth + 1)
+            if _element(b, child, name.ns, prefixes, depth + 1):
+                return 1
             if child.tail is not None:
                 _put_str(b, child.tail, False, None)
     _put_bytes(b, name.close)
@@ -297,30 +309,42 @@ def tostring(element, *, default_namespace=None):
     b.cap = sizeof(first)
     b.heap = False
     try:
-        _element(&b, el, _default_ns(default_namespace), None, 0)
-        return PyBytes_FromStringAndSize(<char*>b.p, b.n)
-    except _TooDeep:
-        return _core.tostring(element, default_namespace=default_namespace)
+        if _element(&b, el, _default_ns(default_namespace), None, 0) == 0:
+            return PyBytes_FromStringAndSize(<char*>b.p, b.n)
     finally:
         if b.heap:
             free(b.p)
+    # too deep for the C stack: the pure-Python writer has no recursion
+    return _core.tostring(element, default_namespace=default_namespace)
 
 
-def message_bytes(to, body, type, id):
-    """``tostring(message(to, body, type=type, id=id), default_namespace="jabber:client")``,
-    byte for byte and error for error, without building the tree: what send_message() writes
-    for every plain message (see ``fastxmpp._xmlcore.message_bytes``)."""
+# message_bytes()'s chat states, written as _element writes them inside a jabber:client message
+cdef dict CHAT_STATE_BYTES = {
+    state: f'<{state} xmlns="{_core.CHATSTATES_NS}"/>'.encode() for state in _core.CHAT_STATES
+}
+
+
+def message_bytes(to, body, type, id, chat_state=None):
+    """``tostring(message(to, body, type=type, id=id, chat_state=chat_state),
+    default_namespace="jabber:client")``, byte for byte and error for error, without building
+    the tree: what send_message() writes for every plain message (see
+    ``fastxmpp._xmlcore.message_bytes``)."""
     cdef Buf b
     cdef unsigned char first[1024]
+    cdef object state = None
     if to is not None and to.__class__ is not str:
         to = _core._address(to, "to")  # a JID (its str), or the builder's TypeError
+    if chat_state is not None:
+        state = CHAT_STATE_BYTES.get(chat_state) if isinstance(chat_state, str) else None
+        if state is None:
+            _chat_state_tag(chat_state)  # the builder's TypeError or ValueError
     b.p = first
     b.n = 0
     b.cap = sizeof(first)
     b.heap = False
     try:
         _put(&b, "<message", 8)
-        # the attributes in message()'s order (see _stanza_attrib), each as _element writes it
+        # the attributes in message()'s order (see _stanza_pairs), each as _element writes it
         if to is not None:
             _put(&b, ' to="', 5)
             _put_str(&b, to, True, "to")
@@ -333,12 +357,17 @@ def message_bytes(to, body, type, id):
             _put(&b, ' id="', 5)
             _put_str(&b, id, True, "id")
             _put(&b, '"', 1)
-        if body is None:
+        if body is None and state is None:
             _put(&b, "/>", 2)
         else:
-            _put(&b, "><body>", 7)
-            _put_str(&b, body, False, None)
-            _put(&b, "</body></message>", 17)
+            _put(&b, ">", 1)
+            if body is not None:
+                _put(&b, "<body>", 6)
+                _put_str(&b, body, False, None)
+                _put(&b, "</body>", 7)
+            if state is not None:
+                _put_bytes(&b, <bytes>state)
+            _put(&b, "</message>", 10)
         return PyBytes_FromStringAndSize(<char*>b.p, b.n)
     finally:
         if b.heap:

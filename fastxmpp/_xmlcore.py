@@ -30,6 +30,9 @@ XMLNS_NS = "http://www.w3.org/2000/xmlns/"
 STREAM_NS = "http://etherx.jabber.org/streams"
 CLIENT_NS = "jabber:client"
 XML_LANG = f"{{{XML_NS}}}lang"
+CHATSTATES_NS = "http://jabber.org/protocol/chatstates"  # XEP-0085
+CHAT_STATES = ("active", "composing", "paused", "inactive", "gone")
+_CHAT_STATE_TAGS = {state: f"{{{CHATSTATES_NS}}}{state}" for state in CHAT_STATES}
 MESSAGE = "{jabber:client}message"
 PRESENCE = "{jabber:client}presence"
 IQ = "{jabber:client}iq"
@@ -113,13 +116,18 @@ class Element:
     ``if stanza.find(...)`` does what it reads like.
     """
 
-    __slots__ = ("tag", "_attrib", "text", "tail", "_children", "_lazy")
+    __slots__ = ("tag", "_attrib", "_pairs", "text", "tail", "_children", "_lazy")
     tag: str
     # What ``attrib`` returns, or None while no dict has been made: then the attributes are
     # those ``_lazy`` records, if it is set, and else there are none (an element without
     # attributes needs no dict until one is asked for). ``attrib`` makes the dict then and keeps
     # it here; get() answers from the records without making it.
     _attrib: dict[str, str] | None
+    # The attributes the stanza builders (message(), presence(), iq()) give, as a flat tuple
+    # (name, value, name, value, ...) in order, while ``_attrib`` is None; None otherwise. A
+    # tuple is one object where a dict is two, and it is read in place: tostring() and get()
+    # need no dict, and ``attrib`` makes one (and clears this) when it is asked for.
+    _pairs: tuple | None
     text: str | None
     tail: str | None
     # None until the first child: most elements of a stanza have none, and a list is one more
@@ -145,6 +153,7 @@ class Element:
             if not isinstance(attrib, Mapping):
                 raise TypeError(f"attrib must be a mapping, not {type(attrib).__name__}")
             self._attrib = {**attrib, **extra}
+        self._pairs = None
         self.text = None
         self.tail = None
         self._children = None
@@ -164,6 +173,7 @@ class Element:
     @attrib.setter
     def attrib(self, value: dict[str, str] | None) -> None:
         self._attrib = {} if value is None else value  # None: no attributes, not "still lazy"
+        self._pairs = None
         _settle(self)
 
     def get(self, key: StrArg, default: Any = None) -> Any:
@@ -171,6 +181,9 @@ class Element:
         attrib: dict[str, str] | None = self._attrib
         if attrib is None:
             if type(key) is str:  # else the dict decides (an unhashable key raises there)
+                pairs: tuple | None = self._pairs
+                if pairs is not None:
+                    return _pairs_get(pairs, key, default)
                 lazy: _Lazy | None = self._lazy
                 if lazy is None:
                     return default
@@ -295,6 +308,7 @@ class Element:
         attrib = self._attrib
         if attrib is not None:  # (else no dict has been made that anyone could hold)
             attrib.clear()
+        self._pairs = None
         self._children = None
         self._lazy = None
         self.text = None
@@ -415,6 +429,7 @@ def _make_element(tag: StrArg, attrib: dict | None) -> Element:
     element: Element = Element.__new__(Element)
     element.tag = tag
     element._attrib = attrib
+    element._pairs = None
     element.text = None
     element.tail = None
     element._children = None
@@ -423,16 +438,33 @@ def _make_element(tag: StrArg, attrib: dict | None) -> Element:
 
 
 def _make_attrib(element: Element) -> dict[str, str]:
-    """Make ``element``'s attribute dict (``_attrib`` is None): from the parser's records in
-    ``_lazy``, or empty."""
-    lazy = element._lazy
-    attrib: dict[str, str] = {} if lazy is None else lazy.build_attrib()
+    """Make ``element``'s attribute dict (``_attrib`` is None): from the builder's ``_pairs``,
+    from the parser's records in ``_lazy``, or empty."""
+    pairs = element._pairs
+    attrib: dict[str, str]
+    if pairs is not None:
+        attrib = {}
+        for i in range(0, len(pairs), 2):
+            attrib[pairs[i]] = pairs[i + 1]
+    else:
+        lazy = element._lazy
+        attrib = {} if lazy is None else lazy.build_attrib()
     made = element._attrib
     if made is not None:  # by another thread, while a collection that building set off ran
         return made
     element._attrib = attrib
+    element._pairs = None
     _settle(element)
     return attrib
+
+
+def _pairs_get(pairs: tuple, key: str, default: Any) -> Any:
+    """Element.get() from ``_pairs`` (``key`` is a str)."""
+    for i in range(0, len(pairs), 2):
+        name = pairs[i]
+        if name is key or name == key:
+            return pairs[i + 1]
+    return default
 
 
 def _settle(element: Element) -> None:
@@ -593,16 +625,30 @@ def E(tag: StrArg, *children: Any, **attrs: str | None) -> Element:
             raise TypeError(
                 f"E() children must be Element, str, dict or None, not {type(child).__name__}"
             )
-    for key, value in attrs.items():
-        if value is not None:
-            if key[-1] == "_":
-                key = key[:-1]
-            if attrib is None:
-                attrib = {}
-            attrib[key] = value
+    if attrs:
+        if attrib is None and _as_given(attrs):
+            attrib = attrs  # (a new dict, made for this call: it can be the element's)
+        else:
+            for key, value in attrs.items():
+                if value is not None:
+                    if key and key[-1] == "_":
+                        key = key[:-1]
+                    if attrib is None:
+                        attrib = {}
+                    attrib[key] = value
     element._attrib = attrib
     element._children = kids
     return element
+
+
+def _as_given(attrs: dict) -> bool:
+    """True when E()'s keyword attributes are its attributes as they are: no value is None and
+    no name loses a trailing underscore."""
+    key: str  # (keyword names are str; typed, the tests below are C-level when compiled)
+    for key, value in attrs.items():
+        if value is None or not key or key[-1] == "_":
+            return False
+    return True
 
 
 def _text_element(tag: str, text: StrArg) -> Element:
@@ -619,20 +665,32 @@ def _address(value: Any, what: str) -> StrArg:
     raise TypeError(f"{what} must be a str or a JID, not {type(value).__name__}")
 
 
-def _stanza_attrib(to: Any, from_: Any, type: Any, id: Any, lang: Any) -> dict:
-    """The attributes every stanza kind shares, in the usual order; None leaves one out."""
-    attrib: dict = {}
+def _stanza_pairs(to: Any, from_: Any, type: Any, id: Any, lang: Any) -> tuple | None:
+    """The attributes every stanza kind shares, in the usual order, as an Element's ``_pairs``
+    (None when there are none); None leaves one out."""
     if to is not None:
-        attrib["to"] = _address(to, "to")
+        to = _address(to, "to")
+        if from_ is None and type is not None and id is not None and lang is None:
+            return ("to", to, "type", type, "id", id)  # what a client sends most: no list
+    pairs: list = []
+    if to is not None:
+        pairs += ("to", to)
     if from_ is not None:
-        attrib["from"] = _address(from_, "from_")
+        pairs += ("from", _address(from_, "from_"))
     if type is not None:
-        attrib["type"] = type
+        pairs += ("type", type)
     if id is not None:
-        attrib["id"] = id
+        pairs += ("id", id)
     if lang is not None:
-        attrib[XML_LANG] = lang
-    return attrib
+        pairs += (XML_LANG, lang)
+    return tuple(pairs) if pairs else None
+
+
+def _stanza(tag: str, to: Any, from_: Any, type: Any, id: Any, lang: Any) -> Element:
+    """A new stanza element with the shared attributes (see _stanza_pairs)."""
+    element: Element = _make_element(tag, None)
+    element._pairs = _stanza_pairs(to, from_, type, id, lang)
+    return element
 
 
 def message(
@@ -645,13 +703,17 @@ def message(
     subject: StrArg | None = None,
     thread: StrArg | None = None,
     lang: StrArg | None = None,
+    chat_state: StrArg | None = None,
 ) -> Element:
     """A ``<message/>`` stanza in ``jabber:client``; omitted parts are left out.
 
     ``message("romeo@montague.lit", "hi", id="m1")`` is the stanza a chat client sends; add
     payloads with ``append()``. ``type=None`` leaves the type out (RFC 6121's "normal").
+    ``chat_state`` adds an XEP-0085 chat state (``"active"``, ``"composing"``, ``"paused"``,
+    ``"inactive"`` or ``"gone"``) as the last child; with no body it is a standalone
+    notification.
     """
-    element: Element = _make_element(MESSAGE, _stanza_attrib(to, from_, type, id, lang))
+    element: Element = _stanza(MESSAGE, to, from_, type, id, lang)
     children: list = []
     if subject is not None:
         children.append(_text_element(SUBJECT, subject))
@@ -659,9 +721,21 @@ def message(
         children.append(_text_element(BODY, body))
     if thread is not None:
         children.append(_text_element(THREAD, thread))
+    if chat_state is not None:
+        children.append(_make_element(_chat_state_tag(chat_state), None))
     if children:
         element._children = children
     return element
+
+
+def _chat_state_tag(state: Any) -> str:
+    """The tag of the XEP-0085 chat state ``state``; TypeError or ValueError for no such state."""
+    if not isinstance(state, str):
+        raise TypeError(f"chat_state must be a str, not {state.__class__.__name__}")
+    tag = _CHAT_STATE_TAGS.get(state)
+    if tag is None:
+        raise ValueError(f"chat_state must be one of {', '.join(CHAT_STATES)}, not {state!r}")
+    return tag
 
 
 def presence(
@@ -676,7 +750,7 @@ def presence(
     lang: StrArg | None = None,
 ) -> Element:
     """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
-    element: Element = _make_element(PRESENCE, _stanza_attrib(to, from_, type, id, lang))
+    element: Element = _stanza(PRESENCE, to, from_, type, id, lang)
     children: list = []
     if show is not None:
         children.append(_text_element(SHOW, show))
@@ -706,7 +780,7 @@ def iq(
         raise TypeError(f"iq type must be a str, not {type.__class__.__name__}")
     if type not in ("get", "set", "result", "error"):
         raise ValueError(f"iq type must be get, set, result or error, not {type!r}")
-    element: Element = _make_element(IQ, _stanza_attrib(to, from_, type, id, None))
+    element: Element = _stanza(IQ, to, from_, type, id, None)
     if payload is not None:
         _check_element(payload)
         element._children = [payload]
@@ -823,9 +897,15 @@ def _start_tag(
         out.append(escape_attr(ns, "xmlns"))
         out.append('"')
     attrib = element._attrib
-    if attrib is None:  # no dict made yet: still recorded by the compiled parser, or none
-        attrib = _NO_ATTRIBUTES if element._lazy is None else element.attrib
-    for name, value in attrib.items():
+    items: Iterable[tuple[str, str]]
+    if attrib is not None:
+        items = attrib.items()
+    elif element._pairs is not None:  # a builder's: read in place
+        pairs = element._pairs
+        items = zip(pairs[::2], pairs[1::2], strict=False)  # (as the compiled writer reads it)
+    else:  # no dict made yet: still recorded by the compiled parser, or none
+        items = (_NO_ATTRIBUTES if element._lazy is None else element.attrib).items()
+    for name, value in items:
         attr_ns, attr_local = _parse_name(name, "attribute name")
         if not attr_ns:
             out.append(" ")
@@ -911,8 +991,10 @@ def tostring(element: Element, *, default_namespace: StrArg | None = None) -> by
     return "".join(out).encode("utf-8")
 
 
-def message_bytes(to: Any, body: Any, type: Any, id: Any) -> bytes:
-    """``tostring(message(to, body, type=type, id=id), default_namespace="jabber:client")``:
-    the bytes :meth:`Connection.send_message` writes for a plain message. The compiled writer
-    (``fastxmpp._writer_c.message_bytes``) writes them without building the tree."""
-    return tostring(message(to, body, type=type, id=id), default_namespace=CLIENT_NS)
+def message_bytes(to: Any, body: Any, type: Any, id: Any, chat_state: Any = None) -> bytes:
+    """``tostring(message(to, body, type=type, id=id, chat_state=chat_state),
+    default_namespace="jabber:client")``: the bytes :meth:`Connection.send_message` writes for
+    a plain message. The compiled writer (``fastxmpp._writer_c.message_bytes``) writes them
+    without building the tree."""
+    stanza = message(to, body, type=type, id=id, chat_state=chat_state)
+    return tostring(stanza, default_namespace=CLIENT_NS)

@@ -28,6 +28,7 @@ cdef class Element:
     cdef public object tag
     # the dict behind the ``attrib`` property, None until one is made (see Element._lazy)
     cdef readonly dict _attrib
+    cdef readonly tuple _pairs  # the builders' attributes while _attrib is None (see there)
     cdef public object text
     cdef public object tail
     cdef public list _children
@@ -41,6 +42,11 @@ cdef dict _make_attrib(Element element)
 cdef _settle(Element element)
 # the stanza builders' helpers, called at C level (cpdef: _writer_c calls _address by name)
 cdef Element _text_element(str tag, object text)
+cdef bint _as_given(dict attrs) except -1
+cdef str _chat_state_tag(object state)
+cdef dict _CHAT_STATE_TAGS  # (a C-level global: read without a lookup by name)
 cdef str _exact_str(object value, str what)
 cpdef object _address(object value, str what)
-cdef dict _stanza_attrib(object to, object from_, object type, object id, object lang)
+cdef tuple _stanza_pairs(object to, object from_, object type, object id, object lang)
+cdef Element _stanza(str tag, object to, object from_, object type, object id, object lang)
+cdef object _pairs_get(tuple pairs, str key, object default)

@@ -512,11 +512,14 @@ class Connection:
         lang: str | None = None,
         bodies: Mapping[str, str] | None = None,
         subjects: Mapping[str, str] | None = None,
+        chat_state: str | None = None,
     ) -> str:
         """Send a message; returns its id (generated unless given).
 
         ``lang`` is the stanza's ``xml:lang`` (the language of ``body`` and ``subject``);
         ``bodies``/``subjects`` add one text per language (``{lang: text}``, RFC 6121 5.2.3).
+        ``chat_state`` adds an XEP-0085 chat state (``"active"`` with a body; ``"composing"``
+        and the others, with ``body=None``, make a standalone notification).
         """
         if id is None:
             id = new_id()
@@ -524,10 +527,19 @@ class Connection:
             # the common case, written without building the tree when compiled (same bytes)
             if to.__class__ is JID:
                 to = to._str  # type: ignore[union-attr]  # str(to) without a Python call
-            self._enqueue(_message_bytes(to, body, type, id))
+            self._enqueue(_message_bytes(to, body, type, id, chat_state))
             return id
         if bodies is None and subjects is None:
-            stanza = message(to, body, type=type, id=id, subject=subject, thread=thread, lang=lang)
+            stanza = message(
+                to,
+                body,
+                type=type,
+                id=id,
+                subject=subject,
+                thread=thread,
+                lang=lang,
+                chat_state=chat_state,
+            )
         else:
             stanza = build_message(
                 to,
@@ -539,6 +551,7 @@ class Connection:
                 lang=lang,
                 bodies=bodies,
                 subjects=subjects,
+                chat_state=chat_state,
             )
         self._enqueue(tostring(stanza, default_namespace=CLIENT_NS))
         return id

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastxmpp import _impl
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
+from fastxmpp._xmlcore import CHAT_STATES, CHATSTATES_NS, _chat_state_tag
 from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
 from fastxmpp.jid import JID
 from fastxmpp.stream import parse_stanza_error
@@ -31,6 +32,7 @@ log = logging.getLogger("fastxmpp.im")
 BODY = "{jabber:client}body"
 SUBJECT = "{jabber:client}subject"
 THREAD = "{jabber:client}thread"
+_CHATSTATES_PREFIX = f"{{{CHATSTATES_NS}}}"
 
 
 new_id = _impl.new_id
@@ -127,6 +129,19 @@ class Message(StanzaView):
         return None if element is None else element.get("parent")
 
     @property
+    def chat_state(self) -> str | None:
+        """The XEP-0085 chat state it carries (``"active"``, ``"composing"``, ``"paused"``,
+        ``"inactive"`` or ``"gone"``), or None; an unknown element of that namespace is not
+        one."""
+        for child in self.stanza:
+            tag = child.tag
+            if tag.startswith(_CHATSTATES_PREFIX):
+                state = tag[len(_CHATSTATES_PREFIX) :]
+                if state in CHAT_STATES:
+                    return state
+        return None
+
+    @property
     def error(self) -> StanzaError | None:
         """For ``type='error'``: the :class:`~fastxmpp.StanzaError` it carries; else None."""
         if self.stanza.get("type") != "error":
@@ -216,14 +231,26 @@ def build_message(
     bodies: Mapping[str, str] | None = None,
     subjects: Mapping[str, str] | None = None,
     from_: str | JID | None = None,
+    chat_state: str | None = None,
 ) -> Element:
     """A ``<message/>`` stanza. ``body``/``subject`` go without ``xml:lang`` (they are in
     ``lang``, the stanza's language, when given); ``bodies``/``subjects`` add one per language
-    (``{lang: text}``; the key ``""`` means no ``xml:lang``). ``type=None`` omits the type."""
+    (``{lang: text}``; the key ``""`` means no ``xml:lang``). ``type=None`` omits the type.
+    ``chat_state``: an XEP-0085 chat state, as in :func:`fastxmpp.xml.message`."""
     if bodies is None and subjects is None and parent_thread is None:
         return message(
-            to, body, type=type, id=id, from_=from_, subject=subject, thread=thread, lang=lang
+            to,
+            body,
+            type=type,
+            id=id,
+            from_=from_,
+            subject=subject,
+            thread=thread,
+            lang=lang,
+            chat_state=chat_state,
         )
+    # (checked before anything is built, as message() checks it)
+    state = None if chat_state is None else Element(_chat_state_tag(chat_state))
     stanza = message(to, None, type=type, id=id, from_=from_, lang=lang)
     for tag, single, several in ((SUBJECT, subject, subjects), (BODY, body, bodies)):
         if single is not None:
@@ -237,6 +264,8 @@ def build_message(
         stanza.append(element)
     elif parent_thread is not None:
         raise ValueError("parent_thread needs a thread")
+    if state is not None:
+        stanza.append(state)
     return stanza
 
 

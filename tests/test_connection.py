@@ -253,6 +253,24 @@ def test_messages_iterator(pair):
     assert len(b._message_queues) == boxes
 
 
+def test_chat_states_go_through_the_server(pair):
+    """XEP-0085: a chat state with a body, and a standalone one, through Prosody (the fast
+    writer for a plain message, and the built tree once a thread is added)."""
+    a, b = pair
+    incoming = b.messages(timeout=5)
+    a.send_message(b.jid, "hi", chat_state="active")
+    a.send_message(b.jid, None, chat_state="composing")
+    a.send_message(b.jid, "in a thread", thread="t1", chat_state="paused")
+    got = [next(incoming) for _ in range(3)]
+    assert [(m.body, m.chat_state, m.thread) for m in got] == [
+        ("hi", "active", None),
+        (None, "composing", None),
+        ("in a thread", "paused", "t1"),
+    ]
+    with pytest.raises(ValueError, match="chat_state must be one of"):
+        a.send_message(b.jid, "x", chat_state="typing")
+
+
 def test_messages_iterator_ends_when_the_connection_closes(pair):
     a, b = pair
     with b.messages(timeout=5) as incoming:

@@ -986,16 +986,28 @@ _texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_s
 _values = st.none() | _texts | st.integers(0, 9)
 
 
-@given(to=_values, body=_values, type=_values, id=_values)
-@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_message_bytes_is_tostring_of_message(message_bytes, to, body, type, id):
+_chat_states = (
+    st.none()
+    | st.sampled_from(["active", "composing", "paused", "inactive", "gone"])
+    | st.sampled_from(["typing", "", "Active", "active "])
+    | st.integers(0, 1)
+)
+
+
+@given(to=_values, body=_values, type=_values, id=_values, state=_chat_states)
+@settings(max_examples=600, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_message_bytes_is_tostring_of_message(message_bytes, to, body, type, id, state):
     """Byte for byte, and error for error, what the builder and the pure writer give."""
     import fastxmpp._xmlcore as core
 
-    def reference(to, body, type, id):
-        return core.tostring(core.message(to, body, type=type, id=id), default_namespace=CLIENT)
+    def reference(to, body, type, id, state):
+        stanza = core.message(to, body, type=type, id=id, chat_state=state)
+        return core.tostring(stanza, default_namespace=CLIENT)
 
-    assert _outcome(message_bytes, to, body, type, id) == _outcome(reference, to, body, type, id)
+    got = _outcome(message_bytes, to, body, type, id, state)
+    assert got == _outcome(reference, to, body, type, id, state)
+    if state is None:  # the four-argument call, as send_message() makes it for a plain message
+        assert _outcome(message_bytes, to, body, type, id) == got
 
 
 def test_message_bytes_takes_a_jid(message_bytes):
@@ -1007,6 +1019,10 @@ def test_message_bytes_takes_a_jid(message_bytes):
         b"<body>a &lt; b</body></message>"
     )
     assert message_bytes(None, None, None, None) == b"<message/>"
+    assert message_bytes("a@b", None, "chat", "1", "composing") == (
+        b'<message to="a@b" type="chat" id="1">'
+        b'<composing xmlns="http://jabber.org/protocol/chatstates"/></message>'
+    )
     with pytest.raises(TypeError, match="to must be a str or a JID"):
         message_bytes(b"romeo@montague.lit", "x", "chat", None)
 

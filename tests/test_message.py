@@ -230,6 +230,38 @@ def test_build_message_bad_input():
         build_message("b@example.com", None, bodies={"de": 5})  # type: ignore[dict-item]
 
 
+CHATSTATES = "http://jabber.org/protocol/chatstates"
+
+
+def test_chat_state():
+    assert msg(f"<message><body>x</body><active xmlns='{CHATSTATES}'/></message>").chat_state == (
+        "active"
+    )
+    assert msg(f"<message><composing xmlns='{CHATSTATES}'/></message>").chat_state == "composing"
+    assert msg("<message><body>x</body></message>").chat_state is None
+    # an element of the namespace that is no state, or a state in another namespace: none
+    assert msg(f"<message><typing xmlns='{CHATSTATES}'/></message>").chat_state is None
+    assert msg("<message><active xmlns='urn:other'/></message>").chat_state is None
+
+
+@pytest.mark.parametrize("thread", [None, "t"])  # (with a thread: not message()'s plain case)
+def test_build_message_with_a_chat_state(thread):
+    el = build_message("b@example.com", "hi", id="m1", chat_state="active", bodies={"de": "Hallo"})
+    assert Message(el).chat_state == "active" and len(el) == 3
+    el = build_message("b@example.com", None, id="m1", thread=thread, chat_state="gone")
+    assert Message(el).chat_state == "gone"
+    assert tostring(el, default_namespace="jabber:client").endswith(
+        b'<gone xmlns="http://jabber.org/protocol/chatstates"/></message>'
+    )
+    with pytest.raises(ValueError, match="chat_state"):
+        build_message("b@example.com", "x", chat_state="typing", bodies={"de": "y"})
+
+
+def test_make_reply_with_a_chat_state():
+    m = msg("<message from='a@example.com/r' type='chat'><body>ping</body></message>")
+    assert m.make_reply("pong", chat_state="active").chat_state == "active"
+
+
 def test_repr():
     text = repr(msg("<message from='a@example.com' type='chat' id='7'/>"))
     assert text == "<Message chat from='a@example.com' id='7'>"

@@ -143,3 +143,113 @@ def test_iq_type_must_be_a_str(xmlcore, bad):
 def test_iq_payload_must_be_an_element(xmlcore):
     with pytest.raises(TypeError):
         xmlcore.iq("set", "<query/>")
+
+
+# The builders keep a stanza's attributes as a tuple until a dict is asked for (Element._pairs):
+# whatever is done first to such a stanza must give what it gives on an element made with the
+# same attribute dict.
+
+_FIRST_TOUCH = {
+    "get": lambda el: (el.get("type"), el.get("id"), el.get("missing"), el.get("missing", 7)),
+    "get_equal_key": lambda el: el.get("".join(["t", "o"])),  # equal, not the same object
+    "get_unhashable": lambda el: el.get(["to"]),
+    "get_subclass_key": lambda el: el.get(type("Key", (str,), {})("to")),
+    "attrib": lambda el: (el.attrib, el.attrib is el.attrib),
+    "keys_items": lambda el: (el.keys(), el.items()),
+    "set_then_attrib": lambda el: (el.set("id", "new"), el.set("x", "y"), el.attrib),
+    "attrib_replaced": lambda el: (setattr(el, "attrib", {"a": "b"}), el.get("to"), el.attrib),
+    "attrib_none": lambda el: (setattr(el, "attrib", None), el.get("to"), el.attrib),
+    "clear": lambda el: (el.clear(), el.get("to"), el.attrib, len(el)),
+    "copy": lambda el: (el.copy().attrib, el.attrib),
+    "tostring": lambda el: el,  # written, see below
+}
+
+
+_BUILDERS = [
+    lambda x: x.message("romeo@montague.lit", "hi", id="m1"),  # the one-tuple case
+    lambda x: x.message(
+        JID("a@b/c"), "b", type="groupchat", id="x", from_="c@d", subject="s", lang="en"
+    ),
+    lambda x: x.message(type=None),  # no attributes at all
+    lambda x: x.presence("room@muc.example/nick", type="unavailable"),
+    lambda x: x.presence(show="away"),
+    lambda x: x.iq("get", to="capulet.lit", id="r1"),
+    lambda x: x.iq("result"),
+]
+
+
+def _touch(xmlcore, what, el):
+    try:
+        got = _FIRST_TOUCH[what](el)
+    except Exception as exc:  # the error, compared by type and text
+        return type(exc), str(exc)
+    if what == "tostring":
+        return xmlcore.tostring(el, default_namespace="jabber:client")
+    return got
+
+
+@pytest.mark.parametrize("what", sorted(_FIRST_TOUCH))
+@pytest.mark.parametrize("build", range(len(_BUILDERS)))
+def test_builder_attributes_behave_as_a_dict_whatever_comes_first(xmlcore, build, what):
+    made = _BUILDERS[build](xmlcore)
+    reference = xmlcore.Element(made.tag, dict(made.attrib))
+    for child in made:
+        reference.append(child)
+    fresh = _BUILDERS[build](xmlcore)  # nothing read yet
+    assert _touch(xmlcore, what, fresh) == _touch(xmlcore, what, reference)
+
+
+def test_builder_attributes_survive_pickling_and_deepcopy(xmlcore):
+    import copy
+    import pickle
+
+    msg = xmlcore.message("romeo@montague.lit", "hi", id="m1")
+    for twin in (pickle.loads(pickle.dumps(msg)), copy.deepcopy(msg)):
+        assert twin.attrib == {"to": "romeo@montague.lit", "type": "chat", "id": "m1"}
+        assert xmlcore.tostring(twin) == xmlcore.tostring(msg)
+
+
+CHATSTATES = "{http://jabber.org/protocol/chatstates}"
+
+
+def test_message_chat_state_comes_last(xmlcore):
+    msg = xmlcore.message("a@b", "hi", id="1", thread="t", chat_state="active")
+    assert [c.tag for c in msg] == [
+        "{jabber:client}body",
+        "{jabber:client}thread",
+        CHATSTATES + "active",
+    ]
+    data, back = reparse(xmlcore, msg)
+    assert data.endswith(b'<active xmlns="http://jabber.org/protocol/chatstates"/></message>')
+    assert back[2].tag == CHATSTATES + "active" and len(back[2]) == 0
+
+
+@pytest.mark.parametrize("state", ["active", "composing", "paused", "inactive", "gone"])
+def test_a_standalone_chat_state_notification(xmlcore, state):
+    msg = xmlcore.message("a@b", chat_state=state)
+    assert (
+        xmlcore.tostring(msg, default_namespace="jabber:client")
+        == (
+            f'<message to="a@b" type="chat"><{state} xmlns="http://jabber.org/protocol/chatstates"/>'
+            "</message>"
+        ).encode()
+    )
+
+
+def test_a_chat_state_may_be_a_str_subclass(xmlcore):
+    import enum
+
+    class State(str, enum.Enum):
+        COMPOSING = "composing"
+
+    msg = xmlcore.message("a@b", chat_state=State.COMPOSING)
+    assert msg[0].tag == CHATSTATES + "composing"
+
+
+@pytest.mark.parametrize(
+    ("state", "error"),
+    [("typing", ValueError), ("", ValueError), ("Active", ValueError), (1, TypeError)],
+)
+def test_an_unknown_chat_state_is_refused(xmlcore, state, error):
+    with pytest.raises(error, match="chat_state must be"):
+        xmlcore.message("a@b", "hi", chat_state=state)
