@@ -10,13 +10,15 @@
  * Both return the new end of the output, or NULL at a character XML 1.0 does not allow (lone
  * surrogates, U+FFFE and U+FFFF included); the caller then raises.
  *
- * fx_copy_plain copies the ASCII s[i:k] to *out, a block of sixteen bytes at a time, and stops
- * at the first byte fx_esc flags (a control character, '&', '<', '>' or '"') or where fewer
- * than sixteen bytes remain. It returns the offset it stopped at and advances *out by the
- * bytes that count; the caller handles the byte it stopped on and the short rest with fx_esc,
- * which is the definition: this only goes faster. A block holding a flagged byte is stored whole, so *out needs sixteen spare bytes
- * beyond what is kept (the writer reserves six output bytes per input byte). Without SSE2 (not
- * x86-64) it returns i and the table does all the work. */
+ * fx_copy_plain copies the ASCII s[i:k] to *out, a block of sixteen bytes at a time (the rest
+ * of a run of sixteen bytes or more as its last sixteen, overlapping what it copied), and
+ * stops at the first byte fx_esc flags (a control character, '&', '<', '>' or '"') or where
+ * fewer than sixteen bytes remain from i on. It returns the offset it stopped at and
+ * advances *out by the bytes that count; the caller handles the byte it stopped on and a short
+ * rest with fx_esc, which is the definition: this only goes faster. A block holding a flagged
+ * byte is stored whole, so *out needs sixteen spare bytes beyond what is kept (the writer
+ * reserves six output bytes per input byte). Without SSE2 (not x86-64) it returns i and the
+ * table does all the work. */
 #ifndef FX_ESCAPE_H
 #define FX_ESCAPE_H
 
@@ -103,20 +105,25 @@ static unsigned char* fx_put_wide(const void* data, int kind, Py_ssize_t k, unsi
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
 #include <emmintrin.h>
 
+/* the bytes of v that fx_esc flags, as a bit mask */
+static inline int fx_flagged16(__m128i v) {
+    /* v <= 0x1F: the control characters */
+    __m128i m = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
+                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+    return _mm_movemask_epi8(m);
+}
+
 static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_ssize_t k,
                                        unsigned char** out) {
     unsigned char* o = *out;
-    const __m128i low = _mm_set1_epi8(0x1F);
+    const Py_ssize_t i0 = i;
     while (k - i >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i*)(s + i));
         _mm_storeu_si128((__m128i*)o, v);
-        /* v <= 0x1F: the control characters */
-        __m128i m = _mm_cmpeq_epi8(_mm_min_epu8(v, low), v);
-        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('&')),
-                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))));
-        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
-                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
-        int mask = _mm_movemask_epi8(m);
+        int mask = fx_flagged16(v);
         if (mask) {
             int j = __builtin_ctz((unsigned int)mask);
             *out = o + j;
@@ -124,6 +131,23 @@ static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_
         }
         i += 16;
         o += 16;
+    }
+    if (i < k && k - 16 >= i0) {
+        /* The short rest, as the last sixteen bytes of s: the first `back` of them were copied
+         * as they are by this call (stored again unchanged), so a flagged byte among them
+         * does not count. (Before i0 the output may differ from s: escapes.) */
+        int back = (int)(i - (k - 16));
+        __m128i v = _mm_loadu_si128((const __m128i*)(s + k - 16));
+        o -= back;
+        _mm_storeu_si128((__m128i*)o, v);
+        int mask = fx_flagged16(v) & (0xFFFF << back);
+        if (mask) {
+            int j = __builtin_ctz((unsigned int)mask);
+            *out = o + j;
+            return k - 16 + j;
+        }
+        *out = o + 16;
+        return k;
     }
     *out = o;
     return i;
