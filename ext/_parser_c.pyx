@@ -329,47 +329,61 @@ cdef Py_ssize_t POOL_BYTES = 0
 cdef inline bint _cache_hit(
     CacheEntry* e, PyObject* uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
 ) noexcept nogil:
-    # an empty entry has uri NULL, which no lookup passes
+    # an empty entry has uri NULL, which no lookup passes; an entry's name is at most
+    # CACHE_LOCAL (a multiple of 8) bytes, so _eq_bytes reads no further than its ``local``
     return (
         e.head == head
         and e.uri == uri
         and e.llen == llen
-        and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
+        and (llen <= 8 or _eq_bytes(e.local + 8, local + 8, llen - 8))
     )
 
 
-cdef inline object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
-    """The Clark name for (uri, local), from a small cache keyed by identity: ``local`` is a
-    name in the parser's buffer (which has BUF_SLACK bytes past its end, so that the 8 bytes
-    from ``local`` can be read in one load).
+cdef inline CacheEntry* _name_set(
+    PyObject* uri, const unsigned char* local, Py_ssize_t llen, unsigned long long* head
+) noexcept nogil:
+    """The set of the name cache that holds the Clark name for (uri, local), if it is cached,
+    and in ``*head`` the name's first 8 bytes, zero-padded. ``local`` is a name in the parser's
+    buffer (which has BUF_SLACK bytes past its end, so that the 8 bytes from ``local`` can be
+    read in one load).
 
     The first 8 bytes of the name, as one word, both hash and compare most names (those of
-    XMPP are mostly that short); only the rest of a longer name is compared byte by byte. The
-    cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
+    XMPP are mostly that short); only the rest of a longer name is compared, a word at a time.
+    The cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
     direct-mapped cache made two frequent names evict each other in some memory layouts."""
-    cdef unsigned long long head
     cdef unsigned long long h
-    cdef CacheEntry* e
-    memcpy(&head, local, 8)
+    memcpy(head, local, 8)
     if llen < 8:  # (names are never empty)
-        head &= (1ULL << (8 * llen)) - 1
+        head[0] &= (1ULL << (8 * llen)) - 1
     # one multiplication (Fibonacci hashing: the set is the top bits of the product)
-    h = head ^ (<size_t><PyObject*>uri >> 4) ^ (<unsigned long long>llen << 56)
+    h = head[0] ^ (<size_t>uri >> 4) ^ (<unsigned long long>llen << 56)
     if llen > 8:  # the head and the last byte are enough to spread the names
         h ^= (<unsigned long long>local[llen - 1]) << 48
     h *= 0x9E3779B97F4A7C15ULL
-    e = &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
+    return &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
+
+
+cdef inline PyObject* _clark_ref(object uri, const unsigned char* local, Py_ssize_t llen) except NULL:
+    """The Clark name for (uri, local), from the name cache (see _name_set), as a new reference:
+    for a record, which owns one, or for an Element's tag. The lookup is C without calls, so
+    that the compiler inlines it where names are looked up: a hit costs no function call."""
+    cdef unsigned long long head
+    cdef CacheEntry* e = _name_set(<PyObject*>uri, local, llen, &head)
+    cdef PyObject* name
     if _cache_hit(e, <PyObject*>uri, local, llen, head):
-        return <object>e.value
-    if _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
-        return <object>e[1].value
-    return _clark_miss(e, uri, local, llen, head)
+        name = e.value
+    elif _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
+        name = e[1].value
+    else:
+        return _clark_miss(e, uri, local, llen, head)
+    Py_INCREF(<object>name)
+    return name
 
 
-cdef object _clark_miss(
+cdef PyObject* _clark_miss(
     CacheEntry* e, object uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
-):
-    """_clark() for a name not in its set ``e``: made, then kept in the set's first entry
+) except NULL:
+    """_clark_ref() for a name not in its set ``e``: made, then kept in the set's first entry
     (the one there moves to the second, whose name is dropped)."""
     cdef object name
     cdef PyObject* interned
@@ -393,14 +407,16 @@ cdef object _clark_miss(
         e.llen = llen
         e.head = head
         memcpy(e.local, local, llen)
-    return name
+    Py_INCREF(name)  # the caller's
+    return <PyObject*>name
 
 
-cdef inline object _attr_name(Attr* a, const unsigned char* s):
-    """The Clark name of a validated attribute (``{uri}local``, or ``local`` unprefixed)."""
+cdef inline PyObject* _attr_name(Attr* a, const unsigned char* s) except NULL:
+    """The Clark name of a validated attribute (``{uri}local``, or ``local`` unprefixed), as a
+    new reference."""
     if a.colon >= 0:
-        return _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
-    return _clark(None, s + a.ns, a.ne - a.ns)
+        return _clark_ref(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
+    return _clark_ref(None, s + a.ns, a.ne - a.ns)
 
 
 cdef inline Py_ssize_t _skip(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n, unsigned char cls) noexcept nogil:
@@ -1737,7 +1753,7 @@ cdef class StreamParserC:
             self._bad("a name must not end with a colon")
         return 0
 
-    cdef int _new_attr(self, Py_ssize_t end) except -1:
+    cdef inline int _new_attr(self, Py_ssize_t end) except -1:
         cdef Attr* a
         if self.natt == self.atts_cap:
             a = <Attr*>realloc(self.atts, 2 * self.atts_cap * sizeof(Attr))
@@ -2284,18 +2300,19 @@ cdef class StreamParserC:
             a = &self.atts[i]
             if a.is_decl:
                 continue
-            name = _attr_name(a, s)
             la = &self.lattrs[self.nlattrs]
-            Py_INCREF(name)
-            la.name = <PyObject*>name
+            la.name = _attr_name(a, s)
             la.vs = a.vs - base
             la.ve = a.ve - base
             la.flags = a.flags
             self.nlattrs += 1  # the owned reference is counted as soon as it is taken
         return self.nlattrs - first
 
-    cdef int _record_element(self, Py_ssize_t depth, object tag) except -1:
-        """The start tag just checked opens an element below the stanza: record it."""
+    cdef int _record_element(
+        self, Py_ssize_t depth, object uri, const unsigned char* local, Py_ssize_t llen
+    ) except -1:
+        """The start tag just checked opens an element below the stanza, named (uri, local):
+        record it."""
         cdef Py_ssize_t index = self.nlnodes, base = self.stanza_start
         cdef LazyNode* node
         if self.nlnodes == self.lnodes_cap or self.nlattrs + self.natt > self.lattrs_cap:
@@ -2303,8 +2320,7 @@ cdef class StreamParserC:
         if self.records_lo < 0:  # no span of the records starts before this name
             self.records_lo = self.name_s - base
         node = &self.lnodes[index]
-        Py_INCREF(tag)
-        node.tag = <PyObject*>tag
+        node.tag = _clark_ref(uri, local, llen)
         node.parent = self.lopen[depth - 1] if depth > 3 else -1
         node.after = index + 1
         node.attr0 = self.nlattrs
@@ -2371,7 +2387,7 @@ cdef class StreamParserC:
         cdef Attr* b
         cdef Py_ssize_t plen, llen
         cdef PyObject* found
-        cdef object uri, el_uri
+        cdef object uri, el_uri, tag
         cdef const unsigned char* local
         cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
@@ -2456,10 +2472,12 @@ cdef class StreamParserC:
         # 5. the element: a stanza is made now, its attributes and what is inside it only
         # recorded (LazyAttr, LazyNode)
         if depth > 2:
-            self._record_element(depth, _clark(el_uri, local, llen))
+            self._record_element(depth, el_uri, local, llen)
         else:
             el = Element.__new__(Element)  # its fields are None, as a new element's are
-            el.tag = _clark(el_uri, local, llen)
+            tag = <object>_clark_ref(el_uri, local, llen)
+            Py_DECREF(tag)  # (the reference _clark_ref made: ``tag`` holds one)
+            el.tag = tag
             self.stanza = el
             if self.nlnodes or self.nlattrs:  # left by an exception other than a stream error
                 self._drop_records()
@@ -2511,7 +2529,8 @@ cdef class StreamParserC:
             a = &self.atts[i]
             if a.is_decl:
                 continue
-            name = _attr_name(a, s)
+            name = <object>_attr_name(a, s)
+            Py_DECREF(name)  # (the reference _attr_name made: ``name`` holds one)
             attrib[name] = self._attr_value(a)
         if self.base + self.pos > self.max_stanza_size:
             self._fail("policy-violation", f"stream header larger than {self.max_stanza_size} bytes")
