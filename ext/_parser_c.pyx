@@ -1091,6 +1091,9 @@ cdef class StreamParserC:
             self._grow(self.n + length)
         memcpy(self.buf + self.n, p, length)
         self.n += length
+        # a sentinel after the data (in the buffer's BUF_SLACK): 0 is in no character class, so
+        # a loop over a class stops there without a test of the end (see the names in _scan)
+        self.buf[self.n] = 0
         self._scan()
         self._at_end_of_feed()
         items = self.items
@@ -1332,7 +1335,7 @@ cdef class StreamParserC:
                 # after them that cannot continue the name; anything else is for _scan_name
                 # (which, called here, goes on exactly as if called where the name started)
                 if self.colon < 0:
-                    while pos < n and CLS[s[pos]] & C_NAME:
+                    while CLS[s[pos]] & C_NAME:  # (at the latest on the sentinel: see feed())
                         pos += 1
                     if pos < n and s[pos] < 0x80 and s[pos] != 58:
                         k = pos
