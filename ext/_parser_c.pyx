@@ -34,6 +34,10 @@ from fastxmpp._limits import (
 from fastxmpp.errors import StreamError
 
 cdef extern from "Python.h":
+    PyObject* PyObject_Init(PyObject* op, PyTypeObject* tp)
+    PyTypeObject* Py_TYPE_PTR "Py_TYPE"(PyObject* o)
+    bint PyType_HasFeature(PyTypeObject* tp, unsigned long feature)
+    const unsigned long Py_TPFLAGS_HEAPTYPE
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
@@ -743,6 +747,9 @@ cdef class _LazyStanza(_Lazy):
             Py_XDECREF(self._attr(i).name)
         if self._block != NULL:  # (NULL: _take_block failed)
             _give_block(self._block, self._units)
+        # empty, as a new one is: the object may be used again (see _new_lazy_stanza)
+        self.nnodes = self._nattrs = 0
+        self._block = NULL
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
@@ -859,14 +866,46 @@ cdef class _LazyStanza(_Lazy):
         return default
 
 
+cdef enum:
+    LAZY_KEPT = 64  # dead _LazyStanzas kept for the next stanzas
+
+# the dead _LazyStanzas kept (see _lazy_stanza_dealloc), their memory as it was left: the GIL
+# guards these as it guards POOL
+cdef PyObject* LAZY_FREE[LAZY_KEPT]
+cdef int LAZY_NFREE = 0
+
+
 cdef void _lazy_stanza_dealloc(PyObject* o) noexcept:
     """_LazyStanza's tp_dealloc. Cython's, made for a ``__dealloc__``, saves and restores the
     pending exception around it and checks for a finalizer (about 60 instructions a stanza);
     this one needs neither: it runs no Python code and cannot fail (it drops the references
-    to the names, which are strings, and gives back the block). The base type's tp_dealloc
-    then puts the object on _Lazy's freelist, as Cython's would."""
+    to the names, which are strings, and gives back the block). The object is then kept for
+    _new_lazy_stanza, as CPython keeps its floats or tuples (through _Lazy's freelist, which
+    the base type's tp_dealloc would put it on, each would cost some 60 instructions more), or
+    else given to the base type's tp_dealloc."""
+    global LAZY_NFREE
     (<_LazyStanza>o)._release()
-    (<PyTypeObject*>_Lazy).tp_dealloc(o)
+    if LAZY_NFREE < LAZY_KEPT:
+        if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):  # (PyObject_Init takes one)
+            Py_DECREF(<object><PyObject*>Py_TYPE_PTR(o))
+        LAZY_FREE[LAZY_NFREE] = o
+        LAZY_NFREE += 1
+    else:
+        (<PyTypeObject*>_Lazy).tp_dealloc(o)
+
+
+cdef inline _LazyStanza _new_lazy_stanza():
+    """_LazyStanza.__new__(_LazyStanza), from the ones _lazy_stanza_dealloc kept when there
+    are some: their fields (the vtable's included) are as _release() left them, that is as a
+    new object's."""
+    global LAZY_NFREE
+    cdef _LazyStanza lazy
+    if LAZY_NFREE == 0:
+        return _LazyStanza.__new__(_LazyStanza)
+    LAZY_NFREE -= 1
+    lazy = <_LazyStanza>PyObject_Init(LAZY_FREE[LAZY_NFREE], <PyTypeObject*>_LazyStanza)
+    Py_DECREF(lazy)  # (the reference PyObject_Init made: ``lazy`` holds one)
+    return lazy
 
 
 (<PyTypeObject*>_LazyStanza).tp_dealloc = _lazy_stanza_dealloc
@@ -2360,7 +2399,7 @@ cdef class StreamParserC:
         """The records of the stanza that has just ended, moved into a _LazyStanza with a copy
         of the bytes they refer to (from the first attribute value, or else the first child's
         name, to the stanza's end)."""
-        cdef _LazyStanza lazy = _LazyStanza.__new__(_LazyStanza)
+        cdef _LazyStanza lazy = _new_lazy_stanza()
         cdef Py_ssize_t nodes_size = self.nlnodes * sizeof(LazyNode)
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
