@@ -321,6 +321,11 @@ cdef enum:
     POOL_MAX_BYTES = 262144  # bytes kept in all
 
 cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
+# the bytes of a head (see _name_set) that belong to a name of 0..8 bytes: a load, rather than
+# a shift by a variable count and its set-up
+cdef unsigned long long HEAD_MASK[9]
+HEAD_MASK[:] = [0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF,
+                0xFFFFFFFFFFFFFFFF]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
 # the blocks kept, by size (in units): each list is linked through the blocks' first word.
@@ -357,12 +362,13 @@ cdef inline CacheEntry* _name_set(
     direct-mapped cache made two frequent names evict each other in some memory layouts."""
     cdef unsigned long long h
     memcpy(head, local, 8)
-    if llen < 8:  # (names are never empty)
-        head[0] &= (1ULL << (8 * llen)) - 1
-    # one multiplication (Fibonacci hashing: the set is the top bits of the product)
-    h = head[0] ^ (<size_t>uri >> 4) ^ (<unsigned long long>llen << 56)
-    if llen > 8:  # the head and the last byte are enough to spread the names
-        h ^= (<unsigned long long>local[llen - 1]) << 48
+    head[0] &= HEAD_MASK[llen if llen < 8 else 8]
+    # one multiplication (Fibonacci hashing: the set is the top bits of the product); a head
+    # shorter than 8 bytes tells the length (names have no NUL), and the last byte and the
+    # length spread the longer names
+    h = head[0] ^ (<size_t>uri >> 4)
+    if llen > 8:
+        h ^= ((<unsigned long long>local[llen - 1]) << 48) ^ (<unsigned long long>llen << 56)
     h *= 0x9E3779B97F4A7C15ULL
     return &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
 
