@@ -1379,21 +1379,21 @@ cdef class StreamParserC:
                 # inline, the common case: ASCII name characters, no colon so far, and a byte
                 # after them that cannot continue the name; anything else is for _scan_name
                 # (which, called here, goes on exactly as if called where the name started)
+                k = -1
                 if self.colon < 0:
                     while CLS[s[pos]] & C_NAME:  # (at the latest on the sentinel: see feed())
                         pos += 1
                     if pos < n and s[pos] < 0x80 and s[pos] != 58:
-                        k = pos
-                    else:
-                        k = self._scan_name(pos)
-                else:
-                    k = self._scan_name(pos)
+                        k = pos  # (no colon: nothing for _check_qname to check)
                 if k < 0:
-                    pos = self.pos  # cut short: wait for more
-                    break
+                    k = self._scan_name(pos)
+                    if k < 0:
+                        pos = self.pos  # cut short: wait for more
+                        break
+                    if state != ST_PI_TARGET:  # (which has its own rule)
+                        self._check_qname(k)
                 pos = k
                 if state == ST_TAG_NAME:
-                    self._check_qname(pos)
                     self.name_e = pos
                     self.name_colon = self.colon
                     self.had_ws = False
@@ -1406,7 +1406,6 @@ cdef class StreamParserC:
                         self.colon = -1
                         state = ST_ATT_NAME
                 elif state == ST_ATT_NAME:
-                    self._check_qname(pos)
                     self._new_attr(pos)
                     state = ST_ATT_EQ
                     if s[pos] == 61 and n - pos >= 2 and (s[pos + 1] == 39 or s[pos + 1] == 34):
@@ -1417,7 +1416,6 @@ cdef class StreamParserC:
                         self.vflags = 0
                         state = ST_ATT_VALUE
                 elif state == ST_ETAG_NAME:
-                    self._check_qname(pos)
                     self._match_end_tag(pos)
                     state = ST_ETAG
                 else:
