@@ -2339,20 +2339,20 @@ cdef class StreamParserC:
         """Record the attributes of the start tag just checked (not its namespace
         declarations) as the next LazyAttrs, for which there is room; returns how many."""
         cdef const unsigned char* s = self.buf
-        cdef Py_ssize_t i, base = self.stanza_start, first = self.nlattrs
-        cdef LazyAttr* la
-        cdef Attr* a
-        for i in range(self.natt):
-            a = &self.atts[i]
-            if a.is_decl:
-                continue
-            la = &self.lattrs[self.nlattrs]
-            la.name = _attr_name(a, s)
-            la.vs = a.vs - base
-            la.ve = a.ve - base
-            la.flags = a.flags
-            self.nlattrs += 1  # the owned reference is counted as soon as it is taken
-        return self.nlattrs - first
+        cdef Py_ssize_t i, base = self.stanza_start, first = self.nlattrs, count = first
+        cdef LazyAttr* la = &self.lattrs[first]
+        cdef Attr* a = self.atts
+        for i in range(self.natt):  # (``a`` is ``&self.atts[i]``, ``la`` the next record)
+            if not a.is_decl:
+                la.name = _attr_name(a, s)
+                la.vs = a.vs - base
+                la.ve = a.ve - base
+                la.flags = a.flags
+                la += 1
+                count += 1
+                self.nlattrs = count  # the owned reference is counted as soon as it is taken
+            a += 1
+        return count - first
 
     cdef int _record_element(
         self, Py_ssize_t depth, object uri, const unsigned char* local, Py_ssize_t llen
@@ -2439,6 +2439,9 @@ cdef class StreamParserC:
         cdef Py_ssize_t depth = self.depth + 1
         cdef bint prefixed = False  # an attribute other than a declaration has a prefix
         cdef unsigned long long seen = 0, bit, had  # names so far, one bit each: see 1.
+        cdef Attr* atts = self.atts  # (moved only by _new_attr, while a tag is read)
+        cdef Py_ssize_t alen
+        cdef unsigned char first
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
@@ -2446,21 +2449,26 @@ cdef class StreamParserC:
         # equal names have the same length, first and last byte: a bit taken from those, set
         # for each name, tells most names that no earlier one can equal them, without the
         # comparisons (quadratic: a stanza's tags have a few attributes, some have many).
-        for i in range(natt):
-            a = &self.atts[i]
-            bit = 1ULL << ((<size_t>(a.ne - a.ns) * 7 + s[a.ns] * 3 + s[a.ne - 1]) & 63)
+        a = atts
+        for i in range(natt):  # (``a`` is ``&atts[i]``)
+            alen = a.ne - a.ns
+            first = s[a.ns]
+            bit = 1ULL << ((<size_t>alen * 7 + first * 3 + s[a.ne - 1]) & 63)
             seen, had = seen | bit, seen & bit
             for j in range(i if had else 0):
-                b = &self.atts[j]
+                b = &atts[j]
                 if (
-                    b.ne - b.ns == a.ne - a.ns
-                    and s[b.ns] == s[a.ns]
-                    and memcmp(s + b.ns, s + a.ns, a.ne - a.ns) == 0
+                    b.ne - b.ns == alen
+                    and s[b.ns] == first
+                    and memcmp(s + b.ns, s + a.ns, alen) == 0
                 ):
                     self._bad("duplicate attribute")
             if a.flags & F_BADENT:
                 self._restricted("entity references other than the five predefined are not allowed")
-            if a.colon < 0 and a.ne - a.ns == 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
+            if first != 120:  # not 'x': neither "xmlns" nor "xmlns:..." (most names)
+                if a.colon >= 0:
+                    prefixed = True
+            elif a.colon < 0 and alen == 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
                 a.is_decl = 1
                 self._declare(s + a.ns, 0, self._uri_value(a))
             elif a.colon == a.ns + 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
@@ -2468,6 +2476,7 @@ cdef class StreamParserC:
                 self._declare(s + a.colon + 1, a.ne - a.colon - 1, self._uri_value(a))
             elif a.colon >= 0:
                 prefixed = True
+            a += 1
         # 2. prefixed attribute names, then duplicates after expansion (most tags have none)
         for i in range(natt if prefixed else 0):
             a = &self.atts[i]
