@@ -948,6 +948,7 @@ cdef class StreamParserC:
     cdef Py_ssize_t name_s, name_e, name_colon
     cdef Attr* atts
     cdef Py_ssize_t natt, atts_cap
+    cdef Attr* att              # the attribute being read, &atts[natt - 1] (set by _new_attr)
     # open elements
     cdef Open* open
     cdef Py_ssize_t depth, open_cap
@@ -977,6 +978,7 @@ cdef class StreamParserC:
     def __cinit__(self):
         self.buf = NULL
         self.atts = NULL
+        self.att = NULL
         self.open = NULL
         self.lnodes = NULL
         self.lattrs = NULL
@@ -1412,7 +1414,7 @@ cdef class StreamParserC:
                         # the usual =", what ST_ATT_EQ and ST_ATT_QUOTE do, without the trips
                         self.quote = s[pos + 1]
                         pos += 2
-                        self.atts[self.natt - 1].vs = pos
+                        self.att.vs = pos
                         self.vflags = 0
                         state = ST_ATT_VALUE
                 elif state == ST_ETAG_NAME:
@@ -1486,7 +1488,7 @@ cdef class StreamParserC:
                     self._bad("an attribute value must be quoted")
                 self.quote = c
                 pos += 1
-                self.atts[self.natt - 1].vs = pos
+                self.att.vs = pos
                 self.vflags = 0
                 state = ST_ATT_VALUE
                 continue
@@ -1534,8 +1536,8 @@ cdef class StreamParserC:
                     continue
                 if c != self.quote:
                     break  # a multi-byte character cut short
-                self.atts[self.natt - 1].ve = pos
-                self.atts[self.natt - 1].flags = self.vflags
+                self.att.ve = pos
+                self.att.flags = self.vflags
                 pos += 1
                 self.had_ws = False
                 state = ST_TAG
@@ -1815,6 +1817,7 @@ cdef class StreamParserC:
         a.flags = 0
         a.is_decl = 0
         a.uri = NULL
+        self.att = a
         self.natt += 1
         return 0
 
