@@ -16,6 +16,7 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
+from cpython.object cimport PyTypeObject
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport malloc, realloc, free
@@ -33,6 +34,10 @@ from fastxmpp._limits import (
 from fastxmpp.errors import StreamError
 
 cdef extern from "Python.h":
+    PyObject* PyObject_Init(PyObject* op, PyTypeObject* tp)
+    PyTypeObject* Py_TYPE_PTR "Py_TYPE"(PyObject* o)
+    bint PyType_HasFeature(PyTypeObject* tp, unsigned long feature)
+    const unsigned long Py_TPFLAGS_HEAPTYPE
     object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
@@ -316,6 +321,11 @@ cdef enum:
     POOL_MAX_BYTES = 262144  # bytes kept in all
 
 cdef CacheEntry NAME_CACHE[(1 << CACHE_SET_BITS) * CACHE_WAYS]
+# the bytes of a head (see _name_set) that belong to a name of 0..8 bytes: a load, rather than
+# a shift by a variable count and its set-up
+cdef unsigned long long HEAD_MASK[9]
+HEAD_MASK[:] = [0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF, 0xFFFFFFFFFFFFFF,
+                0xFFFFFFFFFFFFFFFF]
 cdef CacheEntry URI_CACHE[URI_CACHE_SIZE]
 cdef dict URI_INTERN = {}
 # the blocks kept, by size (in units): each list is linked through the blocks' first word.
@@ -328,47 +338,62 @@ cdef Py_ssize_t POOL_BYTES = 0
 cdef inline bint _cache_hit(
     CacheEntry* e, PyObject* uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
 ) noexcept nogil:
-    # an empty entry has uri NULL, which no lookup passes
+    # an empty entry has uri NULL, which no lookup passes; an entry's name is at most
+    # CACHE_LOCAL (a multiple of 8) bytes, so _eq_bytes reads no further than its ``local``
     return (
         e.head == head
         and e.uri == uri
         and e.llen == llen
-        and (llen <= 8 or memcmp(e.local + 8, local + 8, llen - 8) == 0)
+        and (llen <= 8 or _eq_bytes(e.local + 8, local + 8, llen - 8))
     )
 
 
-cdef inline object _clark(object uri, const unsigned char* local, Py_ssize_t llen):
-    """The Clark name for (uri, local), from a small cache keyed by identity: ``local`` is a
-    name in the parser's buffer (which has BUF_SLACK bytes past its end, so that the 8 bytes
-    from ``local`` can be read in one load).
+cdef inline CacheEntry* _name_set(
+    PyObject* uri, const unsigned char* local, Py_ssize_t llen, unsigned long long* head
+) noexcept nogil:
+    """The set of the name cache that holds the Clark name for (uri, local), if it is cached,
+    and in ``*head`` the name's first 8 bytes, zero-padded. ``local`` is a name in the parser's
+    buffer (which has BUF_SLACK bytes past its end, so that the 8 bytes from ``local`` can be
+    read in one load).
 
     The first 8 bytes of the name, as one word, both hash and compare most names (those of
-    XMPP are mostly that short); only the rest of a longer name is compared byte by byte. The
-    cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
+    XMPP are mostly that short); only the rest of a longer name is compared, a word at a time.
+    The cache is two-way set-associative: as the hash mixes in the address of ``uri``, a
     direct-mapped cache made two frequent names evict each other in some memory layouts."""
-    cdef unsigned long long head
     cdef unsigned long long h
-    cdef CacheEntry* e
-    memcpy(&head, local, 8)
-    if llen < 8:  # (names are never empty)
-        head &= (1ULL << (8 * llen)) - 1
-    # one multiplication (Fibonacci hashing: the set is the top bits of the product)
-    h = head ^ (<size_t><PyObject*>uri >> 4) ^ (<unsigned long long>llen << 56)
-    if llen > 8:  # the head and the last byte are enough to spread the names
-        h ^= (<unsigned long long>local[llen - 1]) << 48
+    memcpy(head, local, 8)
+    head[0] &= HEAD_MASK[llen if llen < 8 else 8]
+    # one multiplication (Fibonacci hashing: the set is the top bits of the product); a head
+    # shorter than 8 bytes tells the length (names have no NUL), and the last byte and the
+    # length spread the longer names
+    h = head[0] ^ (<size_t>uri >> 4)
+    if llen > 8:
+        h ^= ((<unsigned long long>local[llen - 1]) << 48) ^ (<unsigned long long>llen << 56)
     h *= 0x9E3779B97F4A7C15ULL
-    e = &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
+    return &NAME_CACHE[(h >> (64 - CACHE_SET_BITS)) * CACHE_WAYS]
+
+
+cdef inline PyObject* _clark_ref(object uri, const unsigned char* local, Py_ssize_t llen) except NULL:
+    """The Clark name for (uri, local), from the name cache (see _name_set), as a new reference:
+    for a record, which owns one, or for an Element's tag. The lookup is C without calls, so
+    that the compiler inlines it where names are looked up: a hit costs no function call."""
+    cdef unsigned long long head
+    cdef CacheEntry* e = _name_set(<PyObject*>uri, local, llen, &head)
+    cdef PyObject* name
     if _cache_hit(e, <PyObject*>uri, local, llen, head):
-        return <object>e.value
-    if _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
-        return <object>e[1].value
-    return _clark_miss(e, uri, local, llen, head)
+        name = e.value
+    elif _cache_hit(e + 1, <PyObject*>uri, local, llen, head):
+        name = e[1].value
+    else:
+        return _clark_miss(e, uri, local, llen, head)
+    Py_INCREF(<object>name)
+    return name
 
 
-cdef object _clark_miss(
+cdef PyObject* _clark_miss(
     CacheEntry* e, object uri, const unsigned char* local, Py_ssize_t llen, unsigned long long head
-):
-    """_clark() for a name not in its set ``e``: made, then kept in the set's first entry
+) except NULL:
+    """_clark_ref() for a name not in its set ``e``: made, then kept in the set's first entry
     (the one there moves to the second, whose name is dropped)."""
     cdef object name
     cdef PyObject* interned
@@ -392,14 +417,16 @@ cdef object _clark_miss(
         e.llen = llen
         e.head = head
         memcpy(e.local, local, llen)
-    return name
+    Py_INCREF(name)  # the caller's
+    return <PyObject*>name
 
 
-cdef inline object _attr_name(Attr* a, const unsigned char* s):
-    """The Clark name of a validated attribute (``{uri}local``, or ``local`` unprefixed)."""
+cdef inline PyObject* _attr_name(Attr* a, const unsigned char* s) except NULL:
+    """The Clark name of a validated attribute (``{uri}local``, or ``local`` unprefixed), as a
+    new reference."""
     if a.colon >= 0:
-        return _clark(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
-    return _clark(None, s + a.ns, a.ne - a.ns)
+        return _clark_ref(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
+    return _clark_ref(None, s + a.ns, a.ne - a.ns)
 
 
 cdef inline Py_ssize_t _skip(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n, unsigned char cls) noexcept nogil:
@@ -717,7 +744,8 @@ cdef class _LazyStanza(_Lazy):
     cdef inline LazyAttr* _attr(self, Py_ssize_t i) noexcept:
         return &(<LazyAttr*>self._attrs)[i]
 
-    def __dealloc__(self):
+    cdef inline void _release(self) noexcept:
+        """What a dying _LazyStanza gives back (see _lazy_stanza_dealloc)."""
         cdef Py_ssize_t i
         for i in range(self.nnodes):
             Py_XDECREF(self._node(i).tag)
@@ -725,6 +753,9 @@ cdef class _LazyStanza(_Lazy):
             Py_XDECREF(self._attr(i).name)
         if self._block != NULL:  # (NULL: _take_block failed)
             _give_block(self._block, self._units)
+        # empty, as a new one is: the object may be used again (see _new_lazy_stanza)
+        self.nnodes = self._nattrs = 0
+        self._block = NULL
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
@@ -841,6 +872,51 @@ cdef class _LazyStanza(_Lazy):
         return default
 
 
+cdef enum:
+    LAZY_KEPT = 64  # dead _LazyStanzas kept for the next stanzas
+
+# the dead _LazyStanzas kept (see _lazy_stanza_dealloc), their memory as it was left: the GIL
+# guards these as it guards POOL
+cdef PyObject* LAZY_FREE[LAZY_KEPT]
+cdef int LAZY_NFREE = 0
+
+
+cdef void _lazy_stanza_dealloc(PyObject* o) noexcept:
+    """_LazyStanza's tp_dealloc. Cython's, made for a ``__dealloc__``, saves and restores the
+    pending exception around it and checks for a finalizer (about 60 instructions a stanza);
+    this one needs neither: it runs no Python code and cannot fail (it drops the references
+    to the names, which are strings, and gives back the block). The object is then kept for
+    _new_lazy_stanza, as CPython keeps its floats or tuples (through _Lazy's freelist, which
+    the base type's tp_dealloc would put it on, each would cost some 60 instructions more), or
+    else given to the base type's tp_dealloc."""
+    global LAZY_NFREE
+    (<_LazyStanza>o)._release()
+    if LAZY_NFREE < LAZY_KEPT:
+        if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):  # (PyObject_Init takes one)
+            Py_DECREF(<object><PyObject*>Py_TYPE_PTR(o))
+        LAZY_FREE[LAZY_NFREE] = o
+        LAZY_NFREE += 1
+    else:
+        (<PyTypeObject*>_Lazy).tp_dealloc(o)
+
+
+cdef inline _LazyStanza _new_lazy_stanza():
+    """_LazyStanza.__new__(_LazyStanza), from the ones _lazy_stanza_dealloc kept when there
+    are some: their fields (the vtable's included) are as _release() left them, that is as a
+    new object's."""
+    global LAZY_NFREE
+    cdef _LazyStanza lazy
+    if LAZY_NFREE == 0:
+        return _LazyStanza.__new__(_LazyStanza)
+    LAZY_NFREE -= 1
+    lazy = <_LazyStanza>PyObject_Init(LAZY_FREE[LAZY_NFREE], <PyTypeObject*>_LazyStanza)
+    Py_DECREF(lazy)  # (the reference PyObject_Init made: ``lazy`` holds one)
+    return lazy
+
+
+(<PyTypeObject*>_LazyStanza).tp_dealloc = _lazy_stanza_dealloc
+
+
 @cython.final  # direct (inlinable) calls between the methods instead of a vtable
 cdef class StreamParserC:
     """Incremental XMPP stream parser, compiled (see :class:`fastxmpp.xml.StreamParser`)."""
@@ -872,6 +948,7 @@ cdef class StreamParserC:
     cdef Py_ssize_t name_s, name_e, name_colon
     cdef Attr* atts
     cdef Py_ssize_t natt, atts_cap
+    cdef Attr* att              # the attribute being read, &atts[natt - 1] (set by _new_attr)
     # open elements
     cdef Open* open
     cdef Py_ssize_t depth, open_cap
@@ -901,6 +978,7 @@ cdef class StreamParserC:
     def __cinit__(self):
         self.buf = NULL
         self.atts = NULL
+        self.att = NULL
         self.open = NULL
         self.lnodes = NULL
         self.lattrs = NULL
@@ -1060,6 +1138,9 @@ cdef class StreamParserC:
             self._grow(self.n + length)
         memcpy(self.buf + self.n, p, length)
         self.n += length
+        # a sentinel after the data (in the buffer's BUF_SLACK): 0 is in no character class, so
+        # a loop over a class stops there without a test of the end (see the names in _scan)
+        self.buf[self.n] = 0
         self._scan()
         self._at_end_of_feed()
         items = self.items
@@ -1300,21 +1381,21 @@ cdef class StreamParserC:
                 # inline, the common case: ASCII name characters, no colon so far, and a byte
                 # after them that cannot continue the name; anything else is for _scan_name
                 # (which, called here, goes on exactly as if called where the name started)
+                k = -1
                 if self.colon < 0:
-                    while pos < n and CLS[s[pos]] & C_NAME:
+                    while CLS[s[pos]] & C_NAME:  # (at the latest on the sentinel: see feed())
                         pos += 1
                     if pos < n and s[pos] < 0x80 and s[pos] != 58:
-                        k = pos
-                    else:
-                        k = self._scan_name(pos)
-                else:
-                    k = self._scan_name(pos)
+                        k = pos  # (no colon: nothing for _check_qname to check)
                 if k < 0:
-                    pos = self.pos  # cut short: wait for more
-                    break
+                    k = self._scan_name(pos)
+                    if k < 0:
+                        pos = self.pos  # cut short: wait for more
+                        break
+                    if state != ST_PI_TARGET:  # (which has its own rule)
+                        self._check_qname(k)
                 pos = k
                 if state == ST_TAG_NAME:
-                    self._check_qname(pos)
                     self.name_e = pos
                     self.name_colon = self.colon
                     self.had_ws = False
@@ -1327,18 +1408,16 @@ cdef class StreamParserC:
                         self.colon = -1
                         state = ST_ATT_NAME
                 elif state == ST_ATT_NAME:
-                    self._check_qname(pos)
                     self._new_attr(pos)
                     state = ST_ATT_EQ
                     if s[pos] == 61 and n - pos >= 2 and (s[pos + 1] == 39 or s[pos + 1] == 34):
                         # the usual =", what ST_ATT_EQ and ST_ATT_QUOTE do, without the trips
                         self.quote = s[pos + 1]
                         pos += 2
-                        self.atts[self.natt - 1].vs = pos
+                        self.att.vs = pos
                         self.vflags = 0
                         state = ST_ATT_VALUE
                 elif state == ST_ETAG_NAME:
-                    self._check_qname(pos)
                     self._match_end_tag(pos)
                     state = ST_ETAG
                 else:
@@ -1409,7 +1488,7 @@ cdef class StreamParserC:
                     self._bad("an attribute value must be quoted")
                 self.quote = c
                 pos += 1
-                self.atts[self.natt - 1].vs = pos
+                self.att.vs = pos
                 self.vflags = 0
                 state = ST_ATT_VALUE
                 continue
@@ -1457,8 +1536,8 @@ cdef class StreamParserC:
                     continue
                 if c != self.quote:
                     break  # a multi-byte character cut short
-                self.atts[self.natt - 1].ve = pos
-                self.atts[self.natt - 1].flags = self.vflags
+                self.att.ve = pos
+                self.att.flags = self.vflags
                 pos += 1
                 self.had_ws = False
                 state = ST_TAG
@@ -1722,7 +1801,7 @@ cdef class StreamParserC:
             self._bad("a name must not end with a colon")
         return 0
 
-    cdef int _new_attr(self, Py_ssize_t end) except -1:
+    cdef inline int _new_attr(self, Py_ssize_t end) except -1:
         cdef Attr* a
         if self.natt == self.atts_cap:
             a = <Attr*>realloc(self.atts, 2 * self.atts_cap * sizeof(Attr))
@@ -1738,6 +1817,7 @@ cdef class StreamParserC:
         a.flags = 0
         a.is_decl = 0
         a.uri = NULL
+        self.att = a
         self.natt += 1
         return 0
 
@@ -2262,25 +2342,26 @@ cdef class StreamParserC:
         """Record the attributes of the start tag just checked (not its namespace
         declarations) as the next LazyAttrs, for which there is room; returns how many."""
         cdef const unsigned char* s = self.buf
-        cdef Py_ssize_t i, base = self.stanza_start, first = self.nlattrs
-        cdef LazyAttr* la
-        cdef Attr* a
-        for i in range(self.natt):
-            a = &self.atts[i]
-            if a.is_decl:
-                continue
-            name = _attr_name(a, s)
-            la = &self.lattrs[self.nlattrs]
-            Py_INCREF(name)
-            la.name = <PyObject*>name
-            la.vs = a.vs - base
-            la.ve = a.ve - base
-            la.flags = a.flags
-            self.nlattrs += 1  # the owned reference is counted as soon as it is taken
-        return self.nlattrs - first
+        cdef Py_ssize_t i, base = self.stanza_start, first = self.nlattrs, count = first
+        cdef LazyAttr* la = &self.lattrs[first]
+        cdef Attr* a = self.atts
+        for i in range(self.natt):  # (``a`` is ``&self.atts[i]``, ``la`` the next record)
+            if not a.is_decl:
+                la.name = _attr_name(a, s)
+                la.vs = a.vs - base
+                la.ve = a.ve - base
+                la.flags = a.flags
+                la += 1
+                count += 1
+                self.nlattrs = count  # the owned reference is counted as soon as it is taken
+            a += 1
+        return count - first
 
-    cdef int _record_element(self, Py_ssize_t depth, object tag) except -1:
-        """The start tag just checked opens an element below the stanza: record it."""
+    cdef int _record_element(
+        self, Py_ssize_t depth, object uri, const unsigned char* local, Py_ssize_t llen
+    ) except -1:
+        """The start tag just checked opens an element below the stanza, named (uri, local):
+        record it."""
         cdef Py_ssize_t index = self.nlnodes, base = self.stanza_start
         cdef LazyNode* node
         if self.nlnodes == self.lnodes_cap or self.nlattrs + self.natt > self.lattrs_cap:
@@ -2288,8 +2369,7 @@ cdef class StreamParserC:
         if self.records_lo < 0:  # no span of the records starts before this name
             self.records_lo = self.name_s - base
         node = &self.lnodes[index]
-        Py_INCREF(tag)
-        node.tag = <PyObject*>tag
+        node.tag = _clark_ref(uri, local, llen)
         node.parent = self.lopen[depth - 1] if depth > 3 else -1
         node.after = index + 1
         node.attr0 = self.nlattrs
@@ -2326,7 +2406,7 @@ cdef class StreamParserC:
         """The records of the stanza that has just ended, moved into a _LazyStanza with a copy
         of the bytes they refer to (from the first attribute value, or else the first child's
         name, to the stanza's end)."""
-        cdef _LazyStanza lazy = _LazyStanza.__new__(_LazyStanza)
+        cdef _LazyStanza lazy = _new_lazy_stanza()
         cdef Py_ssize_t nodes_size = self.nlnodes * sizeof(LazyNode)
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
@@ -2356,12 +2436,15 @@ cdef class StreamParserC:
         cdef Attr* b
         cdef Py_ssize_t plen, llen
         cdef PyObject* found
-        cdef object uri, el_uri
+        cdef object uri, el_uri, tag
         cdef const unsigned char* local
         cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
         cdef bint prefixed = False  # an attribute other than a declaration has a prefix
         cdef unsigned long long seen = 0, bit, had  # names so far, one bit each: see 1.
+        cdef Attr* atts = self.atts  # (moved only by _new_attr, while a tag is read)
+        cdef Py_ssize_t alen
+        cdef unsigned char first
         if natt > self.max_attributes and natt > MAX_CHECKED_ATTRIBUTES:
             # the duplicate check below is quadratic: past this bound, refuse before it
             self._fail("policy-violation", f"more than {self.max_attributes} attributes")
@@ -2369,21 +2452,26 @@ cdef class StreamParserC:
         # equal names have the same length, first and last byte: a bit taken from those, set
         # for each name, tells most names that no earlier one can equal them, without the
         # comparisons (quadratic: a stanza's tags have a few attributes, some have many).
-        for i in range(natt):
-            a = &self.atts[i]
-            bit = 1ULL << ((<size_t>(a.ne - a.ns) * 7 + s[a.ns] * 3 + s[a.ne - 1]) & 63)
+        a = atts
+        for i in range(natt):  # (``a`` is ``&atts[i]``)
+            alen = a.ne - a.ns
+            first = s[a.ns]
+            bit = 1ULL << ((<size_t>alen * 7 + first * 3 + s[a.ne - 1]) & 63)
             seen, had = seen | bit, seen & bit
             for j in range(i if had else 0):
-                b = &self.atts[j]
+                b = &atts[j]
                 if (
-                    b.ne - b.ns == a.ne - a.ns
-                    and s[b.ns] == s[a.ns]
-                    and memcmp(s + b.ns, s + a.ns, a.ne - a.ns) == 0
+                    b.ne - b.ns == alen
+                    and s[b.ns] == first
+                    and memcmp(s + b.ns, s + a.ns, alen) == 0
                 ):
                     self._bad("duplicate attribute")
             if a.flags & F_BADENT:
                 self._restricted("entity references other than the five predefined are not allowed")
-            if a.colon < 0 and a.ne - a.ns == 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
+            if first != 120:  # not 'x': neither "xmlns" nor "xmlns:..." (most names)
+                if a.colon >= 0:
+                    prefixed = True
+            elif a.colon < 0 and alen == 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
                 a.is_decl = 1
                 self._declare(s + a.ns, 0, self._uri_value(a))
             elif a.colon == a.ns + 5 and memcmp(s + a.ns, b"xmlns", 5) == 0:
@@ -2391,6 +2479,7 @@ cdef class StreamParserC:
                 self._declare(s + a.colon + 1, a.ne - a.colon - 1, self._uri_value(a))
             elif a.colon >= 0:
                 prefixed = True
+            a += 1
         # 2. prefixed attribute names, then duplicates after expansion (most tags have none)
         for i in range(natt if prefixed else 0):
             a = &self.atts[i]
@@ -2441,10 +2530,12 @@ cdef class StreamParserC:
         # 5. the element: a stanza is made now, its attributes and what is inside it only
         # recorded (LazyAttr, LazyNode)
         if depth > 2:
-            self._record_element(depth, _clark(el_uri, local, llen))
+            self._record_element(depth, el_uri, local, llen)
         else:
             el = Element.__new__(Element)  # its fields are None, as a new element's are
-            el.tag = _clark(el_uri, local, llen)
+            tag = <object>_clark_ref(el_uri, local, llen)
+            Py_DECREF(tag)  # (the reference _clark_ref made: ``tag`` holds one)
+            el.tag = tag
             self.stanza = el
             if self.nlnodes or self.nlattrs:  # left by an exception other than a stream error
                 self._drop_records()
@@ -2496,7 +2587,8 @@ cdef class StreamParserC:
             a = &self.atts[i]
             if a.is_decl:
                 continue
-            name = _attr_name(a, s)
+            name = <object>_attr_name(a, s)
+            Py_DECREF(name)  # (the reference _attr_name made: ``name`` holds one)
             attrib[name] = self._attr_value(a)
         if self.base + self.pos > self.max_stanza_size:
             self._fail("policy-violation", f"stream header larger than {self.max_stanza_size} bytes")
