@@ -74,6 +74,15 @@ def check_outputs(outputs, specs, chat_state: bool = True) -> None:
         assert len(msg) == (2 if chat_state else 1), out
 
 
+def _compiled_xml():
+    """fastxmpp.xml, for the rows that need the compiled extension (skipped without it)."""
+    fastxmpp = pytest.importorskip("fastxmpp")
+    fx = pytest.importorskip("fastxmpp.xml")
+    if not fastxmpp.EXTENSIONS:
+        pytest.skip("fastxmpp compiled extension not built or disabled")
+    return fx
+
+
 def _bench_fastxmpp(run_serialize, specs, ElementMaker, tostring, label):
     C = ElementMaker("jabber:client")
     CS = ElementMaker(NS_CHATSTATES)
@@ -92,10 +101,7 @@ def _bench_fastxmpp(run_serialize, specs, ElementMaker, tostring, label):
 
 def test_fastxmpp_compiled(run_serialize, specs, benchmark):
     """The public API with the extension active: fastxmpp.xml.ElementMaker/tostring."""
-    fastxmpp = pytest.importorskip("fastxmpp")
-    fx = pytest.importorskip("fastxmpp.xml")
-    if not fastxmpp.EXTENSIONS:
-        pytest.skip("fastxmpp compiled extension not built or disabled")
+    fx = _compiled_xml()
     benchmark.extra_info["modules"] = (
         f"{fx.ElementMaker.__module__}.ElementMaker + {fx.tostring.__module__}.tostring"
     )
@@ -127,10 +133,7 @@ def chat_state_keyword_round(fx, specs):
 
 def test_fastxmpp_compiled_chat_state_keyword(run_serialize, specs):
     """The stanza builder with its chat_state keyword: message(..., chat_state="active")."""
-    fastxmpp = pytest.importorskip("fastxmpp")
-    fx = pytest.importorskip("fastxmpp.xml")
-    if not fastxmpp.EXTENSIONS:
-        pytest.skip("fastxmpp compiled extension not built or disabled")
+    fx = _compiled_xml()
     label = "fastxmpp compiled, message(chat_state=)"
     outputs = run_serialize(label, chat_state_keyword_round(fx, specs), len(specs))
     check_outputs(outputs, specs)
@@ -156,10 +159,7 @@ def stanza_builder_round(fx, specs):
 
 def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
     """The stanza builder, the chat state appended as any payload: message() + append(E())."""
-    fastxmpp = pytest.importorskip("fastxmpp")
-    fx = pytest.importorskip("fastxmpp.xml")
-    if not fastxmpp.EXTENSIONS:
-        pytest.skip("fastxmpp compiled extension not built or disabled")
+    fx = _compiled_xml()
     build_and_serialize = stanza_builder_round(fx, specs)
     label = "fastxmpp compiled, message() + append(E(chat state))"
     outputs = run_serialize(label, build_and_serialize, len(specs))
@@ -168,10 +168,7 @@ def test_fastxmpp_compiled_stanza_builder(run_serialize, specs):
 
 def test_fastxmpp_compiled_plain_message(run_serialize, specs):
     """message() + tostring() for a plain chat message (to, type, id, body; no chat state)."""
-    fastxmpp = pytest.importorskip("fastxmpp")
-    fx = pytest.importorskip("fastxmpp.xml")
-    if not fastxmpp.EXTENSIONS:
-        pytest.skip("fastxmpp compiled extension not built or disabled")
+    fx = _compiled_xml()
     message, tostring = fx.message, fx.tostring
 
     def build_and_serialize():
@@ -199,9 +196,7 @@ def message_bytes_round(specs):
 def test_fastxmpp_compiled_message_bytes(run_serialize, specs):
     """What send_message(..., chat_state="active") writes: the compiled message_bytes(), the
     same bytes as message(..., chat_state="active") + tostring without building the tree."""
-    fastxmpp = pytest.importorskip("fastxmpp")
-    if not fastxmpp.EXTENSIONS:
-        pytest.skip("fastxmpp compiled extension not built or disabled")
+    _compiled_xml()
     label = "fastxmpp compiled, send_message's writer (message_bytes)"
     outputs = run_serialize(label, message_bytes_round(specs), len(specs))
     check_outputs(outputs, specs)

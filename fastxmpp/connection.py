@@ -54,7 +54,7 @@ from fastxmpp.stream import (
 from fastxmpp.xep import Extension
 from fastxmpp.xep.disco import Disco
 from fastxmpp.xep.version import Version
-from fastxmpp.xml import Element, iq, message, tostring
+from fastxmpp.xml import Element, iq, tostring
 
 __all__ = ["Connection", "connect", "TLSPolicy"]
 
@@ -529,30 +529,18 @@ class Connection:
                 to = to._str  # type: ignore[union-attr]  # str(to) without a Python call
             self._enqueue(_message_bytes(to, body, type, id, chat_state))
             return id
-        if bodies is None and subjects is None:
-            stanza = message(
-                to,
-                body,
-                type=type,
-                id=id,
-                subject=subject,
-                thread=thread,
-                lang=lang,
-                chat_state=chat_state,
-            )
-        else:
-            stanza = build_message(
-                to,
-                body,
-                type=type,
-                id=id,
-                subject=subject,
-                thread=thread,
-                lang=lang,
-                bodies=bodies,
-                subjects=subjects,
-                chat_state=chat_state,
-            )
+        stanza = build_message(  # (message() itself when there is one text per kind)
+            to,
+            body,
+            type=type,
+            id=id,
+            subject=subject,
+            thread=thread,
+            lang=lang,
+            bodies=bodies,
+            subjects=subjects,
+            chat_state=chat_state,
+        )
         self._enqueue(tostring(stanza, default_namespace=CLIENT_NS))
         return id
 
