@@ -33,6 +33,8 @@ XML_LANG = f"{{{XML_NS}}}lang"
 CHATSTATES_NS = "http://jabber.org/protocol/chatstates"  # XEP-0085
 CHAT_STATES = ("active", "composing", "paused", "inactive", "gone")
 _CHAT_STATE_TAGS = {state: f"{{{CHATSTATES_NS}}}{state}" for state in CHAT_STATES}
+_ACTIVE = CHAT_STATES[0]
+_ACTIVE_TAG = _CHAT_STATE_TAGS[_ACTIVE]
 MESSAGE = "{jabber:client}message"
 PRESENCE = "{jabber:client}presence"
 IQ = "{jabber:client}iq"
@@ -714,6 +716,18 @@ def message(
     notification.
     """
     element: Element = _stanza(MESSAGE, to, from_, type, id, lang)
+    if subject is None and thread is None:
+        # what a chat client sends: the list is made whole (appending to an empty list
+        # allocates its storage in a second step)
+        if chat_state is not None:
+            state = _make_element(_chat_state_tag(chat_state), None)
+            if body is None:
+                element._children = [state]
+            else:
+                element._children = [_text_element(BODY, body), state]
+        elif body is not None:
+            element._children = [_text_element(BODY, body)]
+        return element
     children: list = []
     if subject is not None:
         children.append(_text_element(SUBJECT, subject))
@@ -723,13 +737,14 @@ def message(
         children.append(_text_element(THREAD, thread))
     if chat_state is not None:
         children.append(_make_element(_chat_state_tag(chat_state), None))
-    if children:
-        element._children = children
+    element._children = children
     return element
 
 
 def _chat_state_tag(state: Any) -> str:
     """The tag of the XEP-0085 chat state ``state``; TypeError or ValueError for no such state."""
+    if state is _ACTIVE:  # the state sent with every message, passed as a literal: no lookup
+        return _ACTIVE_TAG
     if not isinstance(state, str):
         raise TypeError(f"chat_state must be a str, not {state.__class__.__name__}")
     tag = _CHAT_STATE_TAGS.get(state)

@@ -44,7 +44,8 @@ cdef _settle(Element element)
 cdef Element _text_element(str tag, object text)
 cdef bint _as_given(dict attrs) except -1
 cdef str _chat_state_tag(object state)
-cdef dict _CHAT_STATE_TAGS  # (a C-level global: read without a lookup by name)
+cdef dict _CHAT_STATE_TAGS  # (C-level globals: read without a lookup by name)
+cdef str _ACTIVE, _ACTIVE_TAG
 cdef str _exact_str(object value, str what)
 cpdef object _address(object value, str what)
 cdef tuple _stanza_pairs(object to, object from_, object type, object id, object lang)

@@ -224,6 +224,32 @@ def test_message_chat_state_comes_last(xmlcore):
     assert back[2].tag == CHATSTATES + "active" and len(back[2]) == 0
 
 
+@pytest.mark.parametrize("subject", [None, "s"])
+@pytest.mark.parametrize("body", [None, "b", ""])
+@pytest.mark.parametrize("thread", [None, "t"])
+@pytest.mark.parametrize("state", [None, "active", "gone"])
+def test_message_children_in_every_combination(xmlcore, subject, body, thread, state):
+    msg = xmlcore.message("a@b", body, subject=subject, thread=thread, chat_state=state)
+    want = [
+        (tag, text)
+        for tag, text in (
+            ("{jabber:client}subject", subject),
+            ("{jabber:client}body", body),
+            ("{jabber:client}thread", thread),
+        )
+        if text is not None
+    ]
+    if state is not None:
+        want.append((CHATSTATES + state, None))
+    assert [(c.tag, c.text) for c in msg] == want
+    assert len(msg) == len(want)
+
+
+def test_a_chat_state_equal_to_a_literal_but_another_object(xmlcore):
+    state = "".join(["act", "ive"])  # equal to "active", not the same (interned) object
+    assert xmlcore.message("a@b", "hi", chat_state=state)[1].tag == CHATSTATES + "active"
+
+
 @pytest.mark.parametrize("state", ["active", "composing", "paused", "inactive", "gone"])
 def test_a_standalone_chat_state_notification(xmlcore, state):
     msg = xmlcore.message("a@b", chat_state=state)
