@@ -1075,6 +1075,32 @@ def test_compiled_writer_is_the_pure_one_on_long_strings(compiled_xml, text, val
     assert got == _outcome(write, core, core.tostring)
 
 
+# The compiled writer takes the plain ASCII of a non-ASCII str sixteen characters at a time and
+# must stop at each of these, wherever it falls in a block, in each of the three kinds of str.
+_ODD = [
+    *'&<>"\t\n\r\x00\x1f\x7f',
+    *"\x80\xe9\xff\u0416\u7fff\u8000\uff0c\ufffe\uffff\ud800\udfff\U0001f389\U0010ffff",
+]
+
+
+@pytest.mark.parametrize("widest", ["\xe9", "\u0416", "\uffee", "\U0001f602"])
+def test_compiled_writer_blocks_of_wide_strings(compiled_xml, widest):
+    import fastxmpp._xmlcore as core
+
+    def write(module, text):
+        return module.tostring(module.E("a", {"v": text}, text))
+
+    for length in (15, 16, 17, 31, 32, 33, 47):
+        for at in range(length):
+            for odd in _ODD:
+                for text in (
+                    "a" * at + odd + "b" * (length - at) + widest,
+                    widest + "a" * at + odd + "b" * (length - at),
+                ):
+                    got = _outcome(write, compiled_xml, text)
+                    assert got == _outcome(write, core, text), (text, got)
+
+
 class _Kind(str):
     """A str subclass, as a StrEnum member is: the API takes it wherever it takes a str."""
 
