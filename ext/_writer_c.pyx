@@ -260,7 +260,9 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     elif el._lazy is not None:  # still recorded by the parser: the dict is made now
         for key, value in el.attrib.items():
             prefixes = _attribute(b, key, value, prefixes)
-    children = _children_of(el)  # built first if the parser left them lazy
+    children = el._children
+    if children is None and el._lazy is not None:
+        children = _children_of(el)  # built first: the parser left them lazy
     if not children and el.text is None:
         _put(b, "/>", 2)
         return 0
