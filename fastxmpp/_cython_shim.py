@@ -1,12 +1,15 @@
 """Stands in for Cython's ``cython`` module when Cython is not installed.
 
 ``_xmlcore.py`` decorates classes with ``cython.cclass``/``cython.freelist`` for its compiled
-build; in pure Python these decorators do nothing, which is all this module has to provide.
+build; in pure Python these decorators do nothing, and ``compiled`` is False, which is all this
+module has to provide.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
+
+compiled = False
 
 
 def cclass(cls: Any) -> Any:

@@ -3,9 +3,10 @@
 This module is the pure-Python implementation. The build compiles this very file with Cython
 (augmented by ``_xmlcore_c.pxd``) into ``fastxmpp._xmlcore_c``, so both implementations share one
 source and cannot drift apart; ``fastxmpp.xml`` picks the compiled one when it is available.
-Keep it plain Python: nothing that behaves differently when compiled. The only ``cython`` use is
+Keep it plain Python: nothing that behaves differently when compiled. The only ``cython`` uses are
 class decorators that tune the compiled type and do nothing in pure Python (Cython does not take
-class decorators from the ``.pxd``); without Cython installed, ``_cython_shim`` stands in.
+class decorators from the ``.pxd``), and ``cython.compiled`` to skip what the compiled type
+already does; without Cython installed, ``_cython_shim`` stands in.
 """
 
 from __future__ import annotations
@@ -431,11 +432,12 @@ def _make_element(tag: StrArg, attrib: dict | None) -> Element:
     element: Element = Element.__new__(Element)
     element.tag = tag
     element._attrib = attrib
-    element._pairs = None
-    element.text = None
-    element.tail = None
-    element._children = None
-    element._lazy = None
+    if not cython.compiled:  # (the compiled type's __new__ sets every field to None already)
+        element._pairs = None
+        element.text = None
+        element.tail = None
+        element._children = None
+        element._lazy = None
     return element
 
 
