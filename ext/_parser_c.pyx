@@ -60,7 +60,10 @@ cdef extern from "_nametab.h":
 cdef extern from "_skip.h":
     Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
     Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
-    Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, unsigned char* top) noexcept nogil
+    Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, Py_UCS4* maxchar) noexcept nogil
+    int fx_ascii8_ucs1(const unsigned char* p, Py_UCS1* d) noexcept nogil
+    int fx_ascii8_ucs2(const unsigned char* p, Py_UCS2* d) noexcept nogil
+    int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) noexcept nogil
     const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -478,42 +481,31 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     """Decode UTF-8 that the scanner has already validated, straight into a str of the right
     kind (CPython's general decoder widens as it goes, which costs more for short strings).
 
-    The widest byte tells the kind exactly, as the encoding has no overlong forms: below 0xC4,
-    every character is at most U+00FF; below 0xF0, at most U+FFFF (and a lead byte of 0xC4 or
-    more means one above U+00FF). Anything unexpected goes to CPython's decoder."""
+    The widest byte tells the kind exactly, as the encoding has no overlong forms (see
+    fx_utf8_count). Anything unexpected goes to CPython's decoder."""
     cdef Py_ssize_t i, nchars = 0, o = 0
-    cdef unsigned char c, top = 0
-    cdef unsigned int maxchar
+    cdef unsigned char c
+    cdef int j
+    cdef Py_UCS4 maxchar
     cdef object s
     cdef Py_UCS1* d1
     cdef Py_UCS2* d2
     cdef Py_UCS4* d4
-    cdef unsigned long long w
-    nchars = fx_utf8_count(p, length, &top)
-    if top < 0x80:
-        maxchar = 0x7F
-    elif top < 0xC4:
-        maxchar = 0xFF
-    elif top < 0xF0:
-        maxchar = 0xFFFF
-    else:
-        maxchar = 0x10FFFF
+    nchars = fx_utf8_count(p, length, &maxchar)
     s = PyUnicode_New(nchars, maxchar)
     i = 0
+    # An ASCII byte starts a run of them, which goes eight bytes at a time while the string has
+    # room for eight more characters (fx_ascii8_*: they are written, the ASCII ones kept).
     if maxchar <= 0xFF:
         d1 = <Py_UCS1*>PyUnicode_DATA(s)
         while i < length:
-            # eight ASCII bytes at a time: most text in Latin scripts is ASCII between accents
-            # (they are eight characters, so the string has room for them)
-            if length - i >= 8:
-                memcpy(&w, p + i, 8)
-                if w & 0x8080808080808080ULL == 0:
-                    memcpy(d1 + o, &w, 8)
-                    i += 8
-                    o += 8
-                    continue
             c = p[i]
             if c < 0x80:
+                if length - i >= 8 and nchars - o >= 8:
+                    j = fx_ascii8_ucs1(p + i, d1 + o)  # (at least 1: p[i] is ASCII)
+                    i += j
+                    o += j
+                    continue
                 d1[o] = c
                 i += 1
             elif i + 1 < length and c < 0xC4:
@@ -527,6 +519,11 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
         while i < length:
             c = p[i]
             if c < 0x80:
+                if length - i >= 8 and nchars - o >= 8:
+                    j = fx_ascii8_ucs2(p + i, d2 + o)
+                    i += j
+                    o += j
+                    continue
                 d2[o] = c
                 i += 1
             elif c < 0xE0 and i + 1 < length:
@@ -543,6 +540,11 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
         while i < length:
             c = p[i]
             if c < 0x80:
+                if length - i >= 8 and nchars - o >= 8:
+                    j = fx_ascii8_ucs4(p + i, d4 + o)
+                    i += j
+                    o += j
+                    continue
                 d4[o] = c
                 i += 1
             elif c < 0xE0 and i + 1 < length:
