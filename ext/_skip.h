@@ -171,6 +171,27 @@ static inline int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) {
     return fx_ascii_count8(v);
 }
 
+/* For _unescape_span: copy s[0:n] to out up to the first byte that needs a look ('&', '<' and
+ * CR; in attribute values TAB and LF too), 16 bytes at a time: returns how many were copied,
+ * which stops short of that byte or where fewer than 16 bytes remain. out has room for n bytes
+ * (16 are written at a time, the ones from that byte on to be written over). */
+static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t n, unsigned char* out, int attr) {
+    Py_ssize_t i = 0;
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i*)(s + i));
+        __m128i m = _mm_or_si128(_mm_or_si128(FX_EQ(v, '&'), FX_EQ(v, '<')), FX_EQ(v, '\r'));
+        int mask;
+        if (attr)
+            m = _mm_or_si128(m, _mm_or_si128(FX_EQ(v, '\t'), FX_EQ(v, '\n')));
+        _mm_storeu_si128((__m128i*)(out + i), v);
+        mask = _mm_movemask_epi8(m);
+        if (mask)
+            return i + __builtin_ctz((unsigned int)mask);
+        i += 16;
+    }
+    return i;
+}
+
 #else
 #define FX_HAVE_SKIP16 0
 static inline Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, Py_UCS4* maxchar) {
@@ -212,6 +233,9 @@ static inline int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) {
     for (j = 0; j < 8; j++)
         d[j] = p[j];
     return fx_ascii_count8(p);
+}
+static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t n, unsigned char* out, int attr) {
+    (void)s; (void)n; (void)out; (void)attr; return 0;
 }
 #endif
 

@@ -236,6 +236,35 @@ def test_text_of_every_length_with_a_wide_character_anywhere(parser_cls):
     assert [s[0].text for s in stanzas] == [t or None for t in texts]
 
 
+@pytest.mark.parametrize(
+    ("raw", "in_text", "in_value"),
+    [
+        ("&amp;", "&", "&"),
+        ("&#x10000;", "\U00010000", "\U00010000"),
+        ("\r\n", "\n", " "),
+        ("\r", "\n", " "),
+        ("\t", "\t", " "),
+        ("\n", "\n", " "),
+        ("<![CDATA[<x>\r\n]]>", "<x>\n", None),
+    ],
+)
+def test_references_and_line_ends_anywhere_in_a_run(parser_cls, raw, in_text, in_value):
+    """A reference, line end, white space or CDATA section at every place of plain runs of 0 to
+    40 bytes, after a reference (the compiled parser copies the plain bytes between the places
+    that need resolving 16 at a time)."""
+    runs = [
+        "a" * at + "\u00e9" * (at % 2) + "b" * after for at in range(24) for after in (0, 1, 15, 16)
+    ]
+    data = b"".join(
+        f"<message from='&lt;{r}{raw if in_value else ''}{r}'>"
+        f"<body>&lt;{r}{raw}{r}</body></message>".encode()
+        for r in runs
+    )
+    stanzas = parse(parser_cls, data)
+    assert [s.findtext(BODY) for s in stanzas] == [f"<{r}{in_text}{r}" for r in runs]
+    assert [s.get("from") for s in stanzas] == [f"<{r}{in_value or ''}{r}" for r in runs]
+
+
 def test_findtext_values(pair):
     element, _ = pair
     assert element.findtext(BODY) == "x & <y> é\U0001f600 é<raw> & \nend"
