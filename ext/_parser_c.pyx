@@ -470,6 +470,21 @@ cdef inline bint _is_stream(const unsigned char* p) noexcept nogil:
     return p[0] == 115 and p[1] == 116 and p[2] == 114 and p[3] == 101 and p[4] == 97 and p[5] == 109
 
 
+cdef inline int _predefined_ref(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil:
+    """The length of the reference at ``s[pos]`` ('&') when it is to one of the five predefined
+    entities and whole in the data, else 0. The scanner steps over these in place (resolving
+    them is for the decoder); anything else, a reference cut short included, goes to ST_REF."""
+    if n - pos < 6:
+        return 0
+    if s[pos + 3] == 59 and s[pos + 2] == 116 and (s[pos + 1] == 108 or s[pos + 1] == 103):
+        return 4  # &lt; &gt;
+    if memcmp(s + pos + 1, b"amp;", 4) == 0:
+        return 5
+    if s[pos + 5] == 59 and (memcmp(s + pos + 1, b"quot", 4) == 0 or memcmp(s + pos + 1, b"apos", 4) == 0):
+        return 6
+    return 0
+
+
 cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(length):
@@ -1257,7 +1272,11 @@ cdef class StreamParserC:
                                 self.pos = pos
                                 self._bad("invalid UTF-8 or a character XML does not allow")
                         elif c == 38:  # '&'
-                            break
+                            k = _predefined_ref(s, pos, n)
+                            if k == 0:
+                                break  # any other reference: ST_REF reads it
+                            self.text_flags |= F_REF
+                            pos += k
                         elif c == 13:
                             self.text_flags |= F_CR
                             pos += 1
@@ -1513,7 +1532,13 @@ cdef class StreamParserC:
                         break
                     if c == 39 or c == 34:
                         pos += 1
-                    elif c == 38 or c == 60:
+                    elif c == 38:
+                        k = _predefined_ref(s, pos, n)
+                        if k == 0:
+                            break
+                        self.vflags |= F_REF
+                        pos += k
+                    elif c == 60:
                         break
                     elif c >= 0x80:
                         i = pos
