@@ -1101,7 +1101,8 @@ cdef class StreamParserC:
             b.heap = <char*>malloc(plen)
             if b.heap == NULL:
                 raise MemoryError()
-        memcpy(_prefix(b), prefix, plen)
+        if plen:  # (not for the default namespace: a call of memcpy for nothing)
+            memcpy(_prefix(b), prefix, plen)
         b.plen = plen
         Py_INCREF(uri)
         b.uri = <PyObject*>uri
