@@ -60,7 +60,11 @@ cdef extern from "_nametab.h":
 cdef extern from "_skip.h":
     Py_ssize_t fx_skip_aval(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
     Py_ssize_t fx_skip_text(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil
-    Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, unsigned char* top) noexcept nogil
+    Py_ssize_t fx_utf8_count(const unsigned char* p, Py_ssize_t n, Py_UCS4* maxchar) noexcept nogil
+    int fx_ascii8_ucs1(const unsigned char* p, Py_UCS1* d) noexcept nogil
+    int fx_ascii8_ucs2(const unsigned char* p, Py_UCS2* d) noexcept nogil
+    int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) noexcept nogil
+    Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t n, unsigned char* out, bint attr) noexcept nogil
     const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -466,6 +470,21 @@ cdef inline bint _is_stream(const unsigned char* p) noexcept nogil:
     return p[0] == 115 and p[1] == 116 and p[2] == 114 and p[3] == 101 and p[4] == 97 and p[5] == 109
 
 
+cdef inline int _predefined_ref(const unsigned char* s, Py_ssize_t pos, Py_ssize_t n) noexcept nogil:
+    """The length of the reference at ``s[pos]`` ('&') when it is to one of the five predefined
+    entities and whole in the data, else 0. The scanner steps over these in place (resolving
+    them is for the decoder); anything else, a reference cut short included, goes to ST_REF."""
+    if n - pos < 6:
+        return 0
+    if s[pos + 3] == 59 and s[pos + 2] == 116 and (s[pos + 1] == 108 or s[pos + 1] == 103):
+        return 4  # &lt; &gt;
+    if memcmp(s + pos + 1, b"amp;", 4) == 0:
+        return 5
+    if s[pos + 5] == 59 and (memcmp(s + pos + 1, b"quot", 4) == 0 or memcmp(s + pos + 1, b"apos", 4) == 0):
+        return 6
+    return 0
+
+
 cdef inline bint _has_nonascii(const unsigned char* p, Py_ssize_t length) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(length):
@@ -478,42 +497,31 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
     """Decode UTF-8 that the scanner has already validated, straight into a str of the right
     kind (CPython's general decoder widens as it goes, which costs more for short strings).
 
-    The widest byte tells the kind exactly, as the encoding has no overlong forms: below 0xC4,
-    every character is at most U+00FF; below 0xF0, at most U+FFFF (and a lead byte of 0xC4 or
-    more means one above U+00FF). Anything unexpected goes to CPython's decoder."""
+    The widest byte tells the kind exactly, as the encoding has no overlong forms (see
+    fx_utf8_count). Anything unexpected goes to CPython's decoder."""
     cdef Py_ssize_t i, nchars = 0, o = 0
-    cdef unsigned char c, top = 0
-    cdef unsigned int maxchar
+    cdef unsigned char c
+    cdef int j
+    cdef Py_UCS4 maxchar
     cdef object s
     cdef Py_UCS1* d1
     cdef Py_UCS2* d2
     cdef Py_UCS4* d4
-    cdef unsigned long long w
-    nchars = fx_utf8_count(p, length, &top)
-    if top < 0x80:
-        maxchar = 0x7F
-    elif top < 0xC4:
-        maxchar = 0xFF
-    elif top < 0xF0:
-        maxchar = 0xFFFF
-    else:
-        maxchar = 0x10FFFF
+    nchars = fx_utf8_count(p, length, &maxchar)
     s = PyUnicode_New(nchars, maxchar)
     i = 0
+    # An ASCII byte starts a run of them, which goes eight bytes at a time while the string has
+    # room for eight more characters (fx_ascii8_*: they are written, the ASCII ones kept).
     if maxchar <= 0xFF:
         d1 = <Py_UCS1*>PyUnicode_DATA(s)
         while i < length:
-            # eight ASCII bytes at a time: most text in Latin scripts is ASCII between accents
-            # (they are eight characters, so the string has room for them)
-            if length - i >= 8:
-                memcpy(&w, p + i, 8)
-                if w & 0x8080808080808080ULL == 0:
-                    memcpy(d1 + o, &w, 8)
-                    i += 8
-                    o += 8
-                    continue
             c = p[i]
             if c < 0x80:
+                if length - i >= 8 and nchars - o >= 8:
+                    j = fx_ascii8_ucs1(p + i, d1 + o)  # (at least 1: p[i] is ASCII)
+                    i += j
+                    o += j
+                    continue
                 d1[o] = c
                 i += 1
             elif i + 1 < length and c < 0xC4:
@@ -527,6 +535,11 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
         while i < length:
             c = p[i]
             if c < 0x80:
+                if length - i >= 8 and nchars - o >= 8:
+                    j = fx_ascii8_ucs2(p + i, d2 + o)
+                    i += j
+                    o += j
+                    continue
                 d2[o] = c
                 i += 1
             elif c < 0xE0 and i + 1 < length:
@@ -543,6 +556,11 @@ cdef object _decode_valid(const unsigned char* p, Py_ssize_t length):
         while i < length:
             c = p[i]
             if c < 0x80:
+                if length - i >= 8 and nchars - o >= 8:
+                    j = fx_ascii8_ucs4(p + i, d4 + o)
+                    i += j
+                    o += j
+                    continue
                 d4[o] = c
                 i += 1
             elif c < 0xE0 and i + 1 < length:
@@ -585,6 +603,11 @@ cdef Py_ssize_t _unescape_span(
     cdef unsigned char c
     cdef unsigned int v
     while i < end:
+        j = fx_copy_plain(s + i, end - i, out + o, attr)  # the plain runs, 16 bytes at a time
+        i += j
+        o += j
+        if i == end:
+            break
         c = s[i]
         if c == 38:  # '&': the output is never longer than the reference
             i += 1
@@ -1078,7 +1101,8 @@ cdef class StreamParserC:
             b.heap = <char*>malloc(plen)
             if b.heap == NULL:
                 raise MemoryError()
-        memcpy(_prefix(b), prefix, plen)
+        if plen:  # (not for the default namespace: a call of memcpy for nothing)
+            memcpy(_prefix(b), prefix, plen)
         b.plen = plen
         Py_INCREF(uri)
         b.uri = <PyObject*>uri
@@ -1249,7 +1273,11 @@ cdef class StreamParserC:
                                 self.pos = pos
                                 self._bad("invalid UTF-8 or a character XML does not allow")
                         elif c == 38:  # '&'
-                            break
+                            k = _predefined_ref(s, pos, n)
+                            if k == 0:
+                                break  # any other reference: ST_REF reads it
+                            self.text_flags |= F_REF
+                            pos += k
                         elif c == 13:
                             self.text_flags |= F_CR
                             pos += 1
@@ -1505,7 +1533,13 @@ cdef class StreamParserC:
                         break
                     if c == 39 or c == 34:
                         pos += 1
-                    elif c == 38 or c == 60:
+                    elif c == 38:
+                        k = _predefined_ref(s, pos, n)
+                        if k == 0:
+                            break
+                        self.vflags |= F_REF
+                        pos += k
+                    elif c == 60:
                         break
                     elif c >= 0x80:
                         i = pos

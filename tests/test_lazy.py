@@ -194,6 +194,77 @@ def test_latin_text_with_ascii_runs(parser_cls):
     assert [s[0].text for s in stanzas] == texts
 
 
+# one character of each width the compiled parser's decoder tells apart: U+00FF and U+0100 are
+# the last and first of their kinds (UTF-8 lead bytes C3 and C4), U+FFEE and U+10000 too (EF, F0)
+WIDE_CHARS = (
+    "\u00e9",
+    "\u00ff",
+    "\u0100",
+    "\u043f",
+    "\u4e86",
+    "\uffee",
+    "\U00010000",
+    "\U0001f602",
+)
+
+
+def test_text_of_every_length_with_a_wide_character_anywhere(parser_cls):
+    """Values and text of 0 to 40 bytes with one or two characters that are not ASCII at every
+    place (the compiled parser counts the characters of up to 7 bytes one at a time, of 8 to 15
+    in two words, and of more 16 at a time with a last load that overlaps; it decodes eight
+    ASCII bytes at a time while the string has room for them), and with references next to them."""
+    texts = [""]
+    for size in range(1, 41):
+        for ch in WIDE_CHARS:
+            for at in range(size):
+                text = "a" * at + ch + "b" * (size - at - 1)
+                texts.append(text)
+                if at % 3 == 0:
+                    texts.append(text[:-1] + "\u00e0" if size > 1 else text)
+    texts.append("é" * 20 + "П" + "了" * 3 + "\U0001f602")
+    texts += ["&" + t + "<" for t in texts[::5]]
+
+    def escape(t: str) -> str:
+        return t.replace("&", "&amp;").replace("<", "&lt;")
+
+    data = b"".join(
+        f"<message from='{escape(t)}'><body>{escape(t)}</body></message>".encode() for t in texts
+    )
+    stanzas = parse(parser_cls, data)
+    assert [s.get("from") for s in stanzas] == texts
+    assert [s.findtext(BODY) for s in stanzas] == texts
+    assert [s[0].text for s in stanzas] == [t or None for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("raw", "in_text", "in_value"),
+    [
+        ("&amp;", "&", "&"),
+        ("&#x10000;", "\U00010000", "\U00010000"),
+        ("\r\n", "\n", " "),
+        ("\r", "\n", " "),
+        ("\t", "\t", " "),
+        ("\n", "\n", " "),
+        ("<![CDATA[<x>\r\n]]>", "<x>\n", None),
+    ],
+)
+def test_references_and_line_ends_anywhere_in_a_run(parser_cls, raw, in_text, in_value):
+    """A reference, line end, white space or CDATA section at every place of plain runs of 0 to
+    40 bytes, after a reference (the compiled parser copies the plain bytes between the places
+    that need resolving 16 at a time)."""
+    runs = [
+        "a" * at + "\u00e9" * (at % 2) + "b" * after for at in range(24) for after in (0, 1, 15, 16)
+    ]
+    data = b"".join(
+        f"<message from='&lt;{r}{raw if in_value else ''}{r}'>"
+        f"<body>&lt;{r}{raw}{r}</body></message>".encode()
+        for r in runs
+    )
+    stanzas = parse(parser_cls, data)
+    assert [s.findtext(BODY) for s in stanzas] == [f"<{r}{in_text}{r}" for r in runs]
+    assert [s.get("from") for s in stanzas] == [f"<{r}{in_value or ''}{r}" for r in runs]
+
+
 def test_findtext_values(pair):
     element, _ = pair
     assert element.findtext(BODY) == "x & <y> é\U0001f600 é<raw> & \nend"

@@ -251,6 +251,8 @@ MALFORMED = {
     "amp-hash-only": b"<message>&#</message>",
     "unterminated-entity-text": b"<message>&amp</message>",
     "unterminated-entity-attr": b"<message a='&lt'/>",
+    "entity-amp-colon": b"<message><body>&amp:x;</body></message>",
+    "entity-quot-space-attr": b"<message a='&quot x'/>",
     "cdata-lowercase": b"<message><![cdata[x]]></message>",
     "cdata-bad-open": b"<message><![CDATA x]]></message>",
     "bang-garbage": b"<message><!x></message>",
@@ -374,6 +376,12 @@ for _name, _bad in {
     "entity-attribute": b"<message id='&foo;'/>",
     "entity-attribute-copy": b"<message id='a&copy;b'/>",
     "entity-non-ascii-name": "<message>&é;</message>".encode(),
+    # names that start as the predefined ones do (the compiled scanner steps over those in place)
+    "entity-amp-longer": b"<message><body>a&ampx;b</body></message>",
+    "entity-lt-longer": b"<message><body>a&ltt;b</body></message>",
+    "entity-quote": b"<message><body>a&quote;b</body></message>",
+    "entity-apos-longer-attribute": b"<message id='a&aposs;b'/>",
+    "entity-gt-longer-attribute": b"<message id='a&gtx;b'/>",
 }.items():
     stanza(f"restricted-{_name}", _bad, RESTRICTED)
 

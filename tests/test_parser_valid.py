@@ -325,6 +325,20 @@ def test_entities_and_character_references(parser_cls):
     assert ref.text == ("AB\U0001f600\U0001f600\r\r\U0010ffff\ue000\ufffd\x7f\x85\ufdd0A")
 
 
+def test_predefined_entities_in_every_split(parser_cls):
+    """The five predefined entities in text and in values, the stream cut at every byte (the
+    compiled scanner steps over a whole one in place, and reads one cut short in its states)."""
+    stanza = (
+        b"<message id='&amp;&lt;x&gt;&quot;&apos;'>"
+        b"<body>&quot;&apos;y&amp;&lt;&gt;</body></message>"
+    )
+    data = wrap(stanza)
+    for cut in range(len(data) - len(stanza), len(data)):
+        items = feed_all(parser_cls, [data[:cut], data[cut:]])
+        assert items[1].get("id") == "&<x>\"'"
+        assert items[1].findtext("{jabber:client}body") == "\"'y&<>"
+
+
 def test_cdata(parser_cls):
     items = feed_all(parser_cls, [wrap(STANZAS["cdata"])])[1:-1]
     texts = [e.text for e in items]
