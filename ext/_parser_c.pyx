@@ -64,7 +64,7 @@ cdef extern from "_skip.h":
     int fx_ascii8_ucs1(const unsigned char* p, Py_UCS1* d) noexcept nogil
     int fx_ascii8_ucs2(const unsigned char* p, Py_UCS2* d) noexcept nogil
     int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) noexcept nogil
-    Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t n, unsigned char* out, bint attr) noexcept nogil
+    Py_ssize_t fx_copy_literal(const unsigned char* s, Py_ssize_t n, unsigned char* out, bint attr) noexcept nogil
     const int FX_HAVE_SKIP16
 
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -603,7 +603,7 @@ cdef Py_ssize_t _unescape_span(
     cdef unsigned char c
     cdef unsigned int v
     while i < end:
-        j = fx_copy_plain(s + i, end - i, out + o, attr)  # the plain runs, 16 bytes at a time
+        j = fx_copy_literal(s + i, end - i, out + o, attr)  # the plain runs, 16 bytes at a time
         i += j
         o += j
         if i == end:

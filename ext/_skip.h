@@ -175,7 +175,7 @@ static inline int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) {
  * CR; in attribute values TAB and LF too), 16 bytes at a time: returns how many were copied,
  * which stops short of that byte or where fewer than 16 bytes remain. out has room for n bytes
  * (16 are written at a time, the ones from that byte on to be written over). */
-static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t n, unsigned char* out, int attr) {
+static inline Py_ssize_t fx_copy_literal(const unsigned char* s, Py_ssize_t n, unsigned char* out, int attr) {
     Py_ssize_t i = 0;
     while (n - i >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i*)(s + i));
@@ -234,7 +234,7 @@ static inline int fx_ascii8_ucs4(const unsigned char* p, Py_UCS4* d) {
         d[j] = p[j];
     return fx_ascii_count8(p);
 }
-static inline Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t n, unsigned char* out, int attr) {
+static inline Py_ssize_t fx_copy_literal(const unsigned char* s, Py_ssize_t n, unsigned char* out, int attr) {
     (void)s; (void)n; (void)out; (void)attr; return 0;
 }
 #endif
