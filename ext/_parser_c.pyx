@@ -20,7 +20,7 @@ from cpython.object cimport PyTypeObject
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy, memmove, memcmp
+from libc.string cimport memcpy, memmove, memcmp, memset
 
 from fastxmpp._xmlcore_c cimport Element, _Lazy
 
@@ -42,6 +42,7 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object o)
     void PyUnicode_InternInPlace(PyObject** p)
     bint PyUnicode_IS_READY(PyObject* o)
+    bint PyUnicode_IS_ASCII(PyObject* o)
     Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
     int PyUnicode_KIND(PyObject* o)
     void* PyUnicode_DATA_PTR "PyUnicode_DATA"(PyObject* o)
@@ -283,8 +284,9 @@ cdef struct Open:
 # which the stanza keeps in ``_lazy``. Its attribute dict is built the first time something
 # reads or changes it (Element.attrib), its children the first time anything reads them
 # (Element._materialize); get() and findtext() on the stanza read the records in place. Since
-# the bytes were validated, building needs no checks: a name is the object recorded, a value is
-# decoded from its span. The stanza's own attributes are the first LazyAttrs (0 .. nsattrs - 1),
+# the bytes were validated, building needs no checks: a name is the object recorded (or, for an
+# unprefixed attribute name, looked up from its span), a value is decoded from its span. The
+# stanza's own attributes are the first LazyAttrs (0 .. nsattrs - 1),
 # in document order; so a stanza takes three blocks: the Element, the _LazyStanza, and one
 # block for the records and the bytes (see _take_block).
 
@@ -298,7 +300,10 @@ cdef struct LazyNode:         # one element below the stanza, in document order
     unsigned int text_flags, tail_flags   # F_* flags of the spans (decoding needed)
 
 cdef struct LazyAttr:
-    PyObject* name            # its Clark name (an owned reference)
+    PyObject* name            # its Clark name (an owned reference), for a prefixed name; NULL
+                              # for an unprefixed one, whose Clark name is its span: most are
+                              # never asked for, and get() compares the bytes (see _LazyStanza._name_of)
+    Py_ssize_t ns, ne         # the name: a span of the stanza bytes
     Py_ssize_t vs, ve         # the value: a span of the stanza bytes
     unsigned int flags
 
@@ -767,6 +772,15 @@ cdef class _LazyStanza(_Lazy):
     cdef inline LazyAttr* _attr(self, Py_ssize_t i) noexcept:
         return &(<LazyAttr*>self._attrs)[i]
 
+    cdef inline PyObject* _name_of(self, LazyAttr* a) except NULL:
+        """The Clark name of an attribute, as a new reference: the recorded one, or for an
+        unprefixed name the one the name cache gives for its span (the interned string the
+        parser would have recorded)."""
+        if a.name != NULL:
+            Py_INCREF(<object>a.name)
+            return a.name
+        return _clark_ref(None, self._data + (a.ns - self._lo), a.ne - a.ns)
+
     cdef inline void _release(self) noexcept:
         """What a dying _LazyStanza gives back (see _lazy_stanza_dealloc)."""
         cdef Py_ssize_t i
@@ -811,25 +825,49 @@ cdef class _LazyStanza(_Lazy):
         cdef dict attrib = {}
         cdef LazyAttr* a
         cdef Py_ssize_t i
+        cdef object name
         for i in range(self._nsattrs):
             a = self._attr(i)
-            attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
+            name = <object>self._name_of(a)
+            Py_DECREF(name)  # (the reference _name_of made: ``name`` holds one)
+            attrib[name] = self._decode_span(a.vs, a.ve, a.flags, True)
         return attrib
 
     cpdef object get_attr(self, str key, object default):
-        """The value of the stanza's attribute ``key``, or ``default``; only it is decoded. The
-        names are the parser's interned strings, so a literal key is found by identity."""
+        """The value of the stanza's attribute ``key``, or ``default``; only it is decoded.
+
+        An unprefixed name is compared as bytes with an ASCII key (whose characters are its
+        UTF-8 bytes; a name with other characters has bytes of 0x80 and up, which such a key
+        cannot equal), else as the Clark name the cache gives (_name_is); a prefixed name is
+        the parser's interned string, compared as a str. (The names of a tag are distinct,
+        duplicates being refused, so the first that is equal is the one.)"""
         cdef LazyAttr* a
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, klen = PyUnicode_GET_LENGTH(<PyObject*>key)
+        cdef const unsigned char* kdata = NULL
+        cdef const unsigned char* name
+        cdef bint equal
+        if PyUnicode_IS_READY(<PyObject*>key) and PyUnicode_IS_ASCII(<PyObject*>key):
+            kdata = <const unsigned char*>PyUnicode_DATA_PTR(<PyObject*>key)
         for i in range(self._nsattrs):
             a = self._attr(i)
-            if a.name == <PyObject*>key:
-                return self._decode_span(a.vs, a.ve, a.flags, True)
-        for i in range(self._nsattrs):
-            a = self._attr(i)
-            if _str_eq(a.name, <PyObject*>key):
+            if a.name != NULL:
+                equal = _str_eq(a.name, <PyObject*>key)
+            elif kdata != NULL:
+                name = self._data + (a.ns - self._lo)
+                equal = a.ne - a.ns == klen and name[0] == kdata[0] and memcmp(name, kdata, klen) == 0
+            else:
+                equal = self._name_is(a, key)
+            if equal:
                 return self._decode_span(a.vs, a.ve, a.flags, True)
         return default
+
+    cdef bint _name_is(self, LazyAttr* a, str key) except -1:
+        """Whether the Clark name of an unprefixed attribute is ``key`` (not an ASCII string)."""
+        cdef PyObject* name = self._name_of(a)
+        try:
+            return _str_eq(name, <PyObject*>key)
+        finally:
+            Py_DECREF(<object>name)
 
     cpdef list build(self):
         """New Elements for all the nodes; returns the list of the stanza's direct children."""
@@ -856,6 +894,7 @@ cdef class _LazyStanza(_Lazy):
         cdef LazyAttr* a
         cdef Element el, parent
         cdef dict attrib
+        cdef object name
         for i in range(self.nnodes):
             node = self._node(i)
             el = Element.__new__(Element)
@@ -864,7 +903,9 @@ cdef class _LazyStanza(_Lazy):
                 attrib = {}
                 for j in range(node.attr0, node.attr0 + node.nattr):
                     a = self._attr(j)
-                    attrib[<object>a.name] = self._decode_span(a.vs, a.ve, a.flags, True)
+                    name = <object>self._name_of(a)
+                    Py_DECREF(name)  # (the reference _name_of made: ``name`` holds one)
+                    attrib[name] = self._decode_span(a.vs, a.ve, a.flags, True)
                 el._attrib = attrib
             el.text = self._text(node)
             if node.tail_s >= 0:
@@ -2340,7 +2381,7 @@ cdef class StreamParserC:
         for i in range(self.nlnodes):
             Py_DECREF(<object>self.lnodes[i].tag)
         for i in range(self.nlattrs):
-            Py_DECREF(<object>self.lattrs[i].name)
+            Py_XDECREF(self.lattrs[i].name)
         self.nlnodes = self.nlattrs = self.nsattrs = 0
 
     cdef int _reserve_records(self, Py_ssize_t nattrs) except -1:
@@ -2367,8 +2408,8 @@ cdef class StreamParserC:
         if self.natt > self.lattrs_cap:
             self._reserve_records(self.natt)
         if self._append_attributes() and before == 0:
-            # in document order: no span of the records starts before the first value
-            self.records_lo = self.lattrs[0].vs
+            # in document order: no span of the records starts before the first name
+            self.records_lo = self.lattrs[0].ns
         self.nsattrs = self.nlattrs
         return 0
 
@@ -2381,7 +2422,12 @@ cdef class StreamParserC:
         cdef Attr* a = self.atts
         for i in range(self.natt):  # (``a`` is ``&self.atts[i]``, ``la`` the next record)
             if not a.is_decl:
-                la.name = _attr_name(a, s)
+                # an unprefixed name is only a span: see LazyAttr
+                la.name = (
+                    _clark_ref(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1) if a.colon >= 0 else NULL
+                )
+                la.ns = a.ns - base
+                la.ne = a.ne - base
                 la.vs = a.vs - base
                 la.ve = a.ve - base
                 la.flags = a.flags
@@ -2438,17 +2484,19 @@ cdef class StreamParserC:
 
     cdef _LazyStanza _take_records(self):
         """The records of the stanza that has just ended, moved into a _LazyStanza with a copy
-        of the bytes they refer to (from the first attribute value, or else the first child's
-        name, to the stanza's end)."""
+        of the bytes they refer to (from the first attribute, or else the first child's name, to
+        the stanza's end), and BUF_SLACK bytes after them: the name cache reads a name 8 bytes
+        at a time (see _name_set)."""
         cdef _LazyStanza lazy = _new_lazy_stanza()
         cdef Py_ssize_t nodes_size = self.nlnodes * sizeof(LazyNode)
         cdef Py_ssize_t attrs_size = self.nlattrs * sizeof(LazyAttr)
         cdef Py_ssize_t lo = self.records_lo, hi = self.pos - self.stanza_start
         cdef Py_ssize_t size = nodes_size + attrs_size + (hi - lo)
-        cdef char* block = <char*>_take_block(size, &lazy._units)
+        cdef char* block = <char*>_take_block(size + BUF_SLACK, &lazy._units)
         memcpy(block, self.lnodes, nodes_size)
         memcpy(block + nodes_size, self.lattrs, attrs_size)
         memcpy(block + nodes_size + attrs_size, self.buf + self.stanza_start + lo, hi - lo)
+        memset(block + size, 0, BUF_SLACK)  # (defined bytes, though no result depends on them)
         lazy._block = block
         lazy._nodes = block
         lazy._attrs = block + nodes_size

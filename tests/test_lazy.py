@@ -412,6 +412,25 @@ def test_get(apair, key):
     assert attributes_are_lazy(element) == lazy  # answered from the records
 
 
+# names with characters other than ASCII (a key of them is compared as a str, an ASCII key as
+# bytes), names that share a first byte or a length; the last one ends a few bytes before the
+# stanza does
+NSTANZA = b"<iq n\xc3\xa9='1' \xe6\x9c\xa8='2' nf='3' no='4' xml:lang='en' a=''/>"
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["n\xe9", "".join(["n", "\xe9"]), "\u6728", "\u6729", "\xe9", "nf", "no", "n", "nfx", "a", "b"],
+)
+def test_get_with_names_that_are_not_ascii(parser_cls, key):
+    (element,) = parse(parser_cls, NSTANZA)
+    (reference,) = parse(fx.StreamParserPy, NSTANZA)
+    lazy = attributes_are_lazy(element)
+    assert element.get(key, "default") == reference.get(key, "default")
+    assert attributes_are_lazy(element) == lazy  # answered from the records
+    assert list(element.attrib.items()) == list(reference.attrib.items())
+
+
 def test_get_with_an_unhashable_key_raises(apair):
     for element in apair:
         with pytest.raises(TypeError):
