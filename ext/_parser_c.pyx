@@ -16,7 +16,7 @@ cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE, PyBytes_FromStringAndSize
 from cpython.list cimport PyList_GET_SIZE, PyList_GET_ITEM
 from cpython.mem cimport PyMem_Malloc, PyMem_Free
-from cpython.object cimport PyTypeObject
+from cpython.object cimport PyTypeObject, destructor
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdlib cimport malloc, realloc, free
@@ -35,6 +35,8 @@ from fastxmpp.errors import StreamError
 
 cdef extern from "Python.h":
     PyObject* PyObject_Init(PyObject* op, PyTypeObject* tp)
+    void PyObject_GC_Track(PyObject* op)
+    void PyObject_GC_UnTrack(PyObject* op)
     PyTypeObject* Py_TYPE_PTR "Py_TYPE"(PyObject* o)
     bint PyType_HasFeature(PyTypeObject* tp, unsigned long feature)
     const unsigned long Py_TPFLAGS_HEAPTYPE
@@ -897,8 +899,7 @@ cdef class _LazyStanza(_Lazy):
         cdef object name
         for i in range(self.nnodes):
             node = self._node(i)
-            el = Element.__new__(Element)
-            el.tag = <object>node.tag
+            el = _new_element(<object>node.tag)
             if node.nattr:  # else ``_attrib`` stays None: a dict is made when one is asked for
                 attrib = {}
                 for j in range(node.attr0, node.attr0 + node.nattr):
@@ -979,6 +980,72 @@ cdef inline _LazyStanza _new_lazy_stanza():
 
 
 (<PyTypeObject*>_LazyStanza).tp_dealloc = _lazy_stanza_dealloc
+
+
+cdef enum:
+    ELEMENTS_KEPT = 256  # dead Elements kept for the next stanzas and their children
+
+# the dead Elements kept (see _element_dealloc), untracked, each field None (each holds its
+# reference to None): the GIL guards these as it guards POOL
+cdef PyObject* ELEMENT_FREE[ELEMENTS_KEPT]
+cdef int ELEMENT_NFREE = 0
+# Element's tp_dealloc as Cython made it, for those not kept
+cdef destructor ELEMENT_DEALLOC = (<PyTypeObject*>Element).tp_dealloc
+
+
+cdef void _element_dealloc(PyObject* o) noexcept:
+    """Element's tp_dealloc (in place of Cython's, which is ELEMENT_DEALLOC), so that the
+    parser makes its elements (_new_element) without Cython's tp_new, whose freelist it cannot
+    reach: an Element itself (not a subclass) has its fields set to None, as in a new one
+    (only those that are not: None is left as it is, with its reference), and is kept for
+    _new_element while there is room, else given to ELEMENT_DEALLOC. As Cython's does, it
+    takes the element out of the cyclic GC's lists first; it drops each field's reference
+    only after the field is None, so that what that runs (the deallocation of the children,
+    say) finds the element consistent."""
+    global ELEMENT_NFREE
+    if Py_TYPE_PTR(o) != <PyTypeObject*>Element:
+        ELEMENT_DEALLOC(o)
+        return
+    PyObject_GC_UnTrack(o)
+    (<Element>o).tag = None  # (always set: it is never None in an element that is used)
+    if (<Element>o)._attrib is not None:
+        (<Element>o)._attrib = None
+    if (<Element>o)._pairs is not None:
+        (<Element>o)._pairs = None
+    if (<Element>o).text is not None:
+        (<Element>o).text = None
+    if (<Element>o).tail is not None:
+        (<Element>o).tail = None
+    if (<Element>o)._children is not None:
+        (<Element>o)._children = None
+    if (<Element>o)._lazy is not None:
+        (<Element>o)._lazy = None
+    if ELEMENT_NFREE == ELEMENTS_KEPT:  # (only now: the children, dropped above, are kept first)
+        ELEMENT_DEALLOC(o)  # (it drops the references to None)
+        return
+    if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):  # (PyObject_Init takes one)
+        Py_DECREF(<object><PyObject*>Py_TYPE_PTR(o))
+    ELEMENT_FREE[ELEMENT_NFREE] = o
+    ELEMENT_NFREE += 1
+
+
+cdef inline Element _new_element(object tag):
+    """A new Element named ``tag``, its other fields None: one _element_dealloc kept when
+    there is one (only ``tag`` is set and it is tracked again), else from Element.__new__."""
+    global ELEMENT_NFREE
+    cdef Element el
+    if ELEMENT_NFREE == 0:
+        el = Element.__new__(Element)
+    else:
+        ELEMENT_NFREE -= 1
+        el = <Element>PyObject_Init(ELEMENT_FREE[ELEMENT_NFREE], <PyTypeObject*>Element)
+        Py_DECREF(el)  # (the reference PyObject_Init made: ``el`` holds one)
+        PyObject_GC_Track(<PyObject*>el)
+    el.tag = tag
+    return el
+
+
+(<PyTypeObject*>Element).tp_dealloc = _element_dealloc
 
 
 @cython.final  # direct (inlinable) calls between the methods instead of a vtable
@@ -2520,7 +2587,6 @@ cdef class StreamParserC:
         cdef PyObject* found
         cdef object uri, el_uri, tag
         cdef const unsigned char* local
-        cdef Element el
         cdef Py_ssize_t depth = self.depth + 1
         cdef bint prefixed = False  # an attribute other than a declaration has a prefix
         cdef unsigned long long seen = 0, bit, had  # names so far, one bit each: see 1.
@@ -2614,11 +2680,9 @@ cdef class StreamParserC:
         if depth > 2:
             self._record_element(depth, el_uri, local, llen)
         else:
-            el = Element.__new__(Element)  # its fields are None, as a new element's are
             tag = <object>_clark_ref(el_uri, local, llen)
             Py_DECREF(tag)  # (the reference _clark_ref made: ``tag`` holds one)
-            el.tag = tag
-            self.stanza = el
+            self.stanza = _new_element(tag)
             if self.nlnodes or self.nlattrs:  # left by an exception other than a stream error
                 self._drop_records()
             self.records_lo = -1

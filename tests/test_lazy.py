@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 import gc
 import pickle
+import sys
+import weakref
 
 import pytest
 from conftest import missing_extension
@@ -644,6 +646,54 @@ def test_records_kept_without_their_stanza(parser_cls):
         assert lazy.build_attrib() == reference.attrib
         assert lazy.findtext(BODY, None) == reference.findtext(BODY)
         assert [dump(e) for e in lazy.build()] == [dump(e) for e in reference]
+
+
+class _Marker:
+    """An object that can be in a reference cycle and tell when it is collected."""
+
+    element = None
+
+
+def test_reused_elements_are_in_the_cyclic_gc(parser_cls):
+    """The compiled parser reuses the memory of dropped elements for its next ones: those must
+    be tracked by the cyclic GC again, or a cycle through one would never be collected."""
+    parser = parser_cls()
+    parser.feed(HEADER)
+    for _ in range(3):  # the first round's elements, dropped, are the next rounds' ones
+        (element,) = [i for i in parser.feed(STANZA) if isinstance(i, fx.Element)]
+        children = list(element)  # built: elements made from the records
+        markers = [_Marker(), _Marker()]
+        for marker, e in zip(markers, (element, children[0]), strict=True):
+            marker.element = e
+            e.tail = marker  # e -> marker -> e
+        alive = [weakref.ref(marker) for marker in markers]  # (elements have no weak references)
+        del element, children, markers, marker, e
+        gc.collect()
+        assert [ref() for ref in alive] == [None, None]
+
+
+def test_many_elements_dropped_at_once(parser_cls):
+    """More elements dropped at once than the compiled parser keeps for reuse (they are the
+    children of one stanza, dropped while it is), and subclasses of Element, which are not
+    kept: later stanzas are whole and the subclass is deallocated as before."""
+
+    class Sub(fx.Element):
+        pass
+
+    many = b"<message id='m'>" + b"".join(b"<c n='%d'>t%d</c>" % (i, i) for i in range(700))
+    many += b"</message>"
+    parser = parser_cls()
+    parser.feed(HEADER)
+    references = fx.StreamParserPy().feed(HEADER + many + STANZA)[1:]
+    refcount = sys.getrefcount(Sub)
+    for _ in range(3):
+        subs = [Sub("{urn:s}s", {"k": "v"}) for _ in range(300)]
+        items = parser.feed(many + STANZA)
+        assert [dump(item) for item in items] == [dump(item) for item in references]
+        del subs  # while the elements dropped before have been reused: there is room
+        del items
+        gc.collect()
+    assert sys.getrefcount(Sub) == refcount
 
 
 def test_parser_dropped_before_the_stanza(parser_cls):
