@@ -764,8 +764,9 @@ cdef class _LazyStanza(_Lazy):
     not tracked by the GC."""
 
     # Its fields are declared in _Lazy (see _xmlcore_c.pxd), the records' pointers untyped:
-    #   _nodes: ``nnodes`` LazyNodes (nnodes is read by Element), _attrs: ``_nattrs`` LazyAttrs,
-    #   the first ``_nsattrs`` the stanza's own, _data: the bytes, from offset ``_lo``;
+    #   _nodes: ``nnodes`` LazyNodes (nnodes is read by Element), _attrs: the LazyAttrs, the
+    #   first ``_nsattrs`` the stanza's own, the names of the first ``_nnamed`` to be dropped
+    #   (after them none has a name: see LazyAttr), _data: the bytes, from offset ``_lo``;
     #   all three in ``_block``, of ``_units`` BLOCK_UNITs (see _take_block)
 
     cdef inline LazyNode* _node(self, Py_ssize_t i) noexcept:
@@ -788,12 +789,12 @@ cdef class _LazyStanza(_Lazy):
         cdef Py_ssize_t i
         for i in range(self.nnodes):
             Py_XDECREF(self._node(i).tag)
-        for i in range(self._nattrs):
+        for i in range(self._nnamed):
             Py_XDECREF(self._attr(i).name)
         if self._block != NULL:  # (NULL: _take_block failed)
             _give_block(self._block, self._units)
         # empty, as a new one is: the object may be used again (see _new_lazy_stanza)
-        self.nnodes = self._nattrs = 0
+        self.nnodes = self._nnamed = 0
         self._block = NULL
 
     cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
@@ -1089,6 +1090,7 @@ cdef class StreamParserC:
     cdef Py_ssize_t nlnodes, lnodes_cap
     cdef LazyAttr* lattrs       # their attributes
     cdef Py_ssize_t nlattrs, lattrs_cap
+    cdef Py_ssize_t nnamed      # the LazyAttrs up to the last one with a name (most have none)
     cdef Py_ssize_t* lopen      # by depth (3 and more): the node of the open element
     cdef Py_ssize_t* llast      # by depth (2 and more): the node of the open element's last
                                 # child so far, or -1 (a text run after it is its tail)
@@ -1113,7 +1115,7 @@ cdef class StreamParserC:
         self.open = NULL
         self.lnodes = NULL
         self.lattrs = NULL
-        self.nlnodes = self.nlattrs = self.nsattrs = 0
+        self.nlnodes = self.nlattrs = self.nsattrs = self.nnamed = 0
         self.lopen = NULL
         self.llast = NULL
         self.binds = NULL
@@ -2449,7 +2451,7 @@ cdef class StreamParserC:
             Py_DECREF(<object>self.lnodes[i].tag)
         for i in range(self.nlattrs):
             Py_XDECREF(self.lattrs[i].name)
-        self.nlnodes = self.nlattrs = self.nsattrs = 0
+        self.nlnodes = self.nlattrs = self.nsattrs = self.nnamed = 0
 
     cdef int _reserve_records(self, Py_ssize_t nattrs) except -1:
         """Room for one more node and ``nattrs`` more attributes."""
@@ -2490,9 +2492,10 @@ cdef class StreamParserC:
         for i in range(self.natt):  # (``a`` is ``&self.atts[i]``, ``la`` the next record)
             if not a.is_decl:
                 # an unprefixed name is only a span: see LazyAttr
-                la.name = (
-                    _clark_ref(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1) if a.colon >= 0 else NULL
-                )
+                la.name = NULL
+                if a.colon >= 0:
+                    la.name = _clark_ref(<object>a.uri, s + a.colon + 1, a.ne - a.colon - 1)
+                    self.nnamed = count + 1
                 la.ns = a.ns - base
                 la.ne = a.ne - base
                 la.vs = a.vs - base
@@ -2570,9 +2573,9 @@ cdef class StreamParserC:
         lazy._data = <const unsigned char*>(block + nodes_size + attrs_size)
         lazy._lo = lo
         lazy.nnodes = self.nlnodes  # the references move with the records
-        lazy._nattrs = self.nlattrs
+        lazy._nnamed = self.nnamed
         lazy._nsattrs = self.nsattrs
-        self.nlnodes = self.nlattrs = self.nsattrs = 0
+        self.nlnodes = self.nlattrs = self.nsattrs = self.nnamed = 0
         return lazy
 
     # -- tags -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ cdef class _Lazy:
     cdef void* _nodes
     cdef void* _attrs
     cdef const unsigned char* _data
-    cdef Py_ssize_t _nattrs, _nsattrs, _lo
+    cdef Py_ssize_t _nnamed, _nsattrs, _lo
     cdef void* _block
     cdef Py_ssize_t _units
     cpdef list build(self)

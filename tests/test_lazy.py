@@ -696,6 +696,23 @@ def test_many_elements_dropped_at_once(parser_cls):
     assert sys.getrefcount(Sub) == refcount
 
 
+def test_prefixed_names_are_dropped_with_the_stanza(parser_cls):
+    """The records hold a reference to each prefixed attribute name (on the stanza and on its
+    children, after unprefixed ones): dropping the stanza drops them."""
+    data = b"<message a='1' xml:lang='en'><x xmlns:p='urn:p' b='2' p:zq='3'/><y c='4'/></message>"
+    parser = parser_cls()
+    parser.feed(HEADER)
+    (element,) = [i for i in parser.feed(data) if isinstance(i, fx.Element)]
+    names = [next(k for k in attrib if "}" in k) for attrib in (element.attrib, element[0].attrib)]
+    del element
+    gc.collect()
+    counts = [sys.getrefcount(name) for name in names]
+    for _ in range(3):
+        assert len(parser.feed(data * 50)) == 50  # dropped with the list
+        gc.collect()
+    assert [sys.getrefcount(name) for name in names] == counts
+
+
 def test_parser_dropped_before_the_stanza(parser_cls):
     parser = parser_cls()
     (element,) = [i for i in parser.feed(HEADER + STANZA) if isinstance(i, fx.Element)]
