@@ -1004,7 +1004,9 @@ cdef void _element_dealloc(PyObject* o) noexcept:
     only after the field is None, so that what that runs (the deallocation of the children,
     say) finds the element consistent."""
     global ELEMENT_NFREE
-    if Py_TYPE_PTR(o) != <PyTypeObject*>Element:
+    if Py_TYPE_PTR(o) != <PyTypeObject*>Element or ELEMENT_NFREE == ELEMENTS_KEPT:
+        # (full: as when only the builders make elements, whose tp_new takes them from
+        # Cython's freelist, which ELEMENT_DEALLOC fills)
         ELEMENT_DEALLOC(o)
         return
     PyObject_GC_UnTrack(o)
@@ -1021,7 +1023,7 @@ cdef void _element_dealloc(PyObject* o) noexcept:
         (<Element>o)._children = None
     if (<Element>o)._lazy is not None:
         (<Element>o)._lazy = None
-    if ELEMENT_NFREE == ELEMENTS_KEPT:  # (only now: the children, dropped above, are kept first)
+    if ELEMENT_NFREE == ELEMENTS_KEPT:  # (again: the children, dropped above, are kept first)
         ELEMENT_DEALLOC(o)  # (it drops the references to None)
         return
     if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):  # (PyObject_Init takes one)
