@@ -938,11 +938,33 @@ cdef class _LazyStanza(_Lazy):
         return default
 
 
+# Dead objects kept for reuse, as CPython keeps its floats or tuples: in an array of ``kept``,
+# ``count[0]`` of them, their memory as their type's tp_dealloc left it (the GIL guards these
+# as it guards POOL).
+
+cdef inline void _keep(PyObject** kept, int* count, PyObject* o) noexcept:
+    """Keep the dead ``o`` (the caller has checked that there is room). Reviving it takes a
+    reference to its type when that is a heap type (PyObject_Init), so the one it had is
+    dropped now."""
+    if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):
+        Py_DECREF(<object><PyObject*>Py_TYPE_PTR(o))
+    kept[count[0]] = o
+    count[0] += 1
+
+
+cdef inline object _revive(PyObject** kept, int* count, PyTypeObject* tp):
+    """The last object _keep kept (there is one), alive again as a new ``tp``."""
+    cdef object o
+    count[0] -= 1
+    o = <object>PyObject_Init(kept[count[0]], tp)
+    Py_DECREF(o)  # (the reference PyObject_Init made: ``o`` holds one)
+    return o
+
+
 cdef enum:
     LAZY_KEPT = 64  # dead _LazyStanzas kept for the next stanzas
 
-# the dead _LazyStanzas kept (see _lazy_stanza_dealloc), their memory as it was left: the GIL
-# guards these as it guards POOL
+# the dead _LazyStanzas kept (see _lazy_stanza_dealloc)
 cdef PyObject* LAZY_FREE[LAZY_KEPT]
 cdef int LAZY_NFREE = 0
 
@@ -955,13 +977,9 @@ cdef void _lazy_stanza_dealloc(PyObject* o) noexcept:
     _new_lazy_stanza, as CPython keeps its floats or tuples (through _Lazy's freelist, which
     the base type's tp_dealloc would put it on, each would cost some 60 instructions more), or
     else given to the base type's tp_dealloc."""
-    global LAZY_NFREE
     (<_LazyStanza>o)._release()
     if LAZY_NFREE < LAZY_KEPT:
-        if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):  # (PyObject_Init takes one)
-            Py_DECREF(<object><PyObject*>Py_TYPE_PTR(o))
-        LAZY_FREE[LAZY_NFREE] = o
-        LAZY_NFREE += 1
+        _keep(LAZY_FREE, &LAZY_NFREE, o)
     else:
         (<PyTypeObject*>_Lazy).tp_dealloc(o)
 
@@ -970,14 +988,9 @@ cdef inline _LazyStanza _new_lazy_stanza():
     """_LazyStanza.__new__(_LazyStanza), from the ones _lazy_stanza_dealloc kept when there
     are some: their fields (the vtable's included) are as _release() left them, that is as a
     new object's."""
-    global LAZY_NFREE
-    cdef _LazyStanza lazy
     if LAZY_NFREE == 0:
         return _LazyStanza.__new__(_LazyStanza)
-    LAZY_NFREE -= 1
-    lazy = <_LazyStanza>PyObject_Init(LAZY_FREE[LAZY_NFREE], <PyTypeObject*>_LazyStanza)
-    Py_DECREF(lazy)  # (the reference PyObject_Init made: ``lazy`` holds one)
-    return lazy
+    return <_LazyStanza>_revive(LAZY_FREE, &LAZY_NFREE, <PyTypeObject*>_LazyStanza)
 
 
 (<PyTypeObject*>_LazyStanza).tp_dealloc = _lazy_stanza_dealloc
@@ -987,7 +1000,7 @@ cdef enum:
     ELEMENTS_KEPT = 256  # dead Elements kept for the next stanzas and their children
 
 # the dead Elements kept (see _element_dealloc), untracked, each field None (each holds its
-# reference to None): the GIL guards these as it guards POOL
+# reference to None)
 cdef PyObject* ELEMENT_FREE[ELEMENTS_KEPT]
 cdef int ELEMENT_NFREE = 0
 # Element's tp_dealloc as Cython made it, for those not kept
@@ -1003,7 +1016,6 @@ cdef void _element_dealloc(PyObject* o) noexcept:
     takes the element out of the cyclic GC's lists first; it drops each field's reference
     only after the field is None, so that what that runs (the deallocation of the children,
     say) finds the element consistent."""
-    global ELEMENT_NFREE
     if Py_TYPE_PTR(o) != <PyTypeObject*>Element or ELEMENT_NFREE == ELEMENTS_KEPT:
         # (full: as when only the builders make elements, whose tp_new takes them from
         # Cython's freelist, which ELEMENT_DEALLOC fills)
@@ -1026,23 +1038,17 @@ cdef void _element_dealloc(PyObject* o) noexcept:
     if ELEMENT_NFREE == ELEMENTS_KEPT:  # (again: the children, dropped above, are kept first)
         ELEMENT_DEALLOC(o)  # (it drops the references to None)
         return
-    if PyType_HasFeature(Py_TYPE_PTR(o), Py_TPFLAGS_HEAPTYPE):  # (PyObject_Init takes one)
-        Py_DECREF(<object><PyObject*>Py_TYPE_PTR(o))
-    ELEMENT_FREE[ELEMENT_NFREE] = o
-    ELEMENT_NFREE += 1
+    _keep(ELEMENT_FREE, &ELEMENT_NFREE, o)
 
 
 cdef inline Element _new_element(object tag):
     """A new Element named ``tag``, its other fields None: one _element_dealloc kept when
     there is one (only ``tag`` is set and it is tracked again), else from Element.__new__."""
-    global ELEMENT_NFREE
     cdef Element el
     if ELEMENT_NFREE == 0:
         el = Element.__new__(Element)
     else:
-        ELEMENT_NFREE -= 1
-        el = <Element>PyObject_Init(ELEMENT_FREE[ELEMENT_NFREE], <PyTypeObject*>Element)
-        Py_DECREF(el)  # (the reference PyObject_Init made: ``el`` holds one)
+        el = <Element>_revive(ELEMENT_FREE, &ELEMENT_NFREE, <PyTypeObject*>Element)
         PyObject_GC_Track(<PyObject*>el)
     el.tag = tag
     return el

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastxmpp import _impl
 from fastxmpp._lang import XML_LANG, pick, texts_by_lang
-from fastxmpp._xmlcore import CHAT_STATES, CHATSTATES_NS, _chat_state_tag
+from fastxmpp._xmlcore import _CHAT_STATE_TAGS, _chat_state_tag
 from fastxmpp.errors import InvalidJID, StanzaError, XMPPError
 from fastxmpp.jid import JID
 from fastxmpp.stream import parse_stanza_error
@@ -32,7 +32,7 @@ log = logging.getLogger("fastxmpp.im")
 BODY = "{jabber:client}body"
 SUBJECT = "{jabber:client}subject"
 THREAD = "{jabber:client}thread"
-_CHATSTATES_PREFIX = f"{{{CHATSTATES_NS}}}"
+_CHAT_STATE_OF_TAG = {tag: state for state, tag in _CHAT_STATE_TAGS.items()}
 
 
 new_id = _impl.new_id
@@ -134,11 +134,9 @@ class Message(StanzaView):
         ``"inactive"`` or ``"gone"``), or None; an unknown element of that namespace is not
         one."""
         for child in self.stanza:
-            tag = child.tag
-            if tag.startswith(_CHATSTATES_PREFIX):
-                state = tag[len(_CHATSTATES_PREFIX) :]
-                if state in CHAT_STATES:
-                    return state
+            state = _CHAT_STATE_OF_TAG.get(child.tag)
+            if state is not None:
+                return state
         return None
 
     @property
