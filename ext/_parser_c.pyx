@@ -1025,8 +1025,6 @@ cdef void _element_dealloc(PyObject* o) noexcept:
     (<Element>o).tag = None  # (always set: it is never None in an element that is used)
     if (<Element>o)._attrib is not None:
         (<Element>o)._attrib = None
-    if (<Element>o)._pairs is not None:
-        (<Element>o)._pairs = None
     if (<Element>o).text is not None:
         (<Element>o).text = None
     if (<Element>o).tail is not None:

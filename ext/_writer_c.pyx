@@ -12,7 +12,7 @@ from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 
-from fastxmpp._xmlcore_c cimport Element, _chat_state_tag, _children_of, _exact_str
+from fastxmpp._xmlcore_c cimport Element, _Parts, _chat_state_tag, _children_of, _exact_str
 
 import os as _os
 from sys import intern as _intern
@@ -25,6 +25,7 @@ cdef extern from "_escape.h":
     unsigned char* fx_escape(unsigned char* out, unsigned char c, unsigned char mask) noexcept nogil
     unsigned char* fx_put_wide(const void* data, int kind, Py_ssize_t k, unsigned char* out, unsigned char mask) noexcept nogil
     Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_ssize_t k, unsigned char** out) noexcept nogil
+    void fx_copy(unsigned char* d, const unsigned char* s, Py_ssize_t n) noexcept nogil
 
 cdef extern from "Python.h":
     object PyUnicode_DecodeASCII(const char* s, Py_ssize_t size, const char* errors)
@@ -75,7 +76,7 @@ cdef int _reserve(Buf* b, Py_ssize_t more) except -1:
 cdef inline int _put(Buf* b, const char* s, Py_ssize_t k) except -1:
     if b.n + k > b.cap:
         _reserve(b, k)
-    memcpy(b.p + b.n, s, k)
+    fx_copy(b.p + b.n, <const unsigned char*>s, k)
     b.n += k
     return 0
 
@@ -112,7 +113,7 @@ cdef int _put_str(Buf* b, object value, bint attr, object what) except -1:
         while i < k and fx_esc[s[i]] == 0:
             i += 1
         if i > run:
-            memcpy(out, s + run, i - run)
+            fx_copy(out, s + run, i - run)
             out += i - run
         if i >= k:
             break
@@ -246,22 +247,23 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     cdef list children
     cdef Element child
     cdef dict attrib
-    cdef tuple pairs
-    cdef Py_ssize_t i
+    cdef object lazy
     _put_bytes(b, name.open if _same_str(name.ns, default_ns) else name.open_ns)
     attrib = el._attrib
+    lazy = el._lazy
     if attrib is not None:
         for key, value in attrib.items():
             prefixes = _attribute(b, key, value, prefixes)
-    elif el._pairs is not None:  # a builder's (name, value, ...): read in place
-        pairs = el._pairs
-        for i in range(0, len(pairs) - 1, 2):
-            prefixes = _attribute(b, pairs[i], pairs[i + 1], prefixes)
-    elif el._lazy is not None:  # still recorded by the parser: the dict is made now
-        for key, value in el.attrib.items():
-            prefixes = _attribute(b, key, value, prefixes)
+    elif lazy is not None:
+        if type(lazy) is _Parts:  # a builder's: read in place
+            _parts_attributes(b, <_Parts>lazy)
+        else:  # still recorded by the parser: the dict is made now
+            for key, value in el.attrib.items():
+                prefixes = _attribute(b, key, value, prefixes)
     children = el._children
-    if children is None and el._lazy is not None:
+    if children is None and lazy is not None:
+        if type(lazy) is _Parts:
+            return _parts_children(b, el, name, <_Parts>lazy)
         children = _children_of(el)  # built first: the parser left them lazy
     if not children and el.text is None:
         _put(b, "/>", 2)
@@ -276,6 +278,65 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
                 return 1
             if child.tail is not None:
                 _put_str(b, child.tail, False, None)
+    _put_bytes(b, name.close)
+    return 0
+
+
+cdef int _parts_attributes(Buf* b, _Parts parts) except -1:
+    """The attributes a builder was given (see _Parts), as _attribute writes them."""
+    if parts.to is not None:
+        _put(b, ' to="', 5)
+        _put_str(b, parts.to, True, "to")
+        _put(b, '"', 1)
+    if parts.from_ is not None:
+        _put(b, ' from="', 7)
+        _put_str(b, parts.from_, True, "from")
+        _put(b, '"', 1)
+    if parts.type is not None:
+        _put(b, ' type="', 7)
+        _put_str(b, parts.type, True, "type")
+        _put(b, '"', 1)
+    if parts.id is not None:
+        _put(b, ' id="', 5)
+        _put_str(b, parts.id, True, "id")
+        _put(b, '"', 1)
+    if parts.lang is not None:
+        _put(b, ' xml:lang="', 11)
+        _put_str(b, parts.lang, True, _core.XML_LANG)
+        _put(b, '"', 1)
+    return 0
+
+
+cdef int _parts_children(Buf* b, Element el, _Name name, _Parts parts) except -1:
+    """The rest of ``el`` (named ``name``) after its attributes, when its children are still
+    the ones a builder was given (see _Parts): written as _element writes them built."""
+    if parts.nnodes == 0 and el.text is None:
+        _put(b, "/>", 2)
+        return 0
+    _put(b, ">", 1)
+    if el.text is not None:
+        _put_str(b, el.text, False, None)
+    if parts.text0 is not None:
+        _text_child(b, name, parts.tags[0], parts.text0)
+    if parts.text1 is not None:
+        _text_child(b, name, parts.tags[1], parts.text1)
+    if parts.text2 is not None:
+        _text_child(b, name, parts.tags[2], parts.text2)
+    if parts.last is not None:
+        _text_child(b, name, parts.last, None)
+    _put_bytes(b, name.close)
+    return 0
+
+
+cdef int _text_child(Buf* b, _Name parent, object tag, object text) except -1:
+    """A child with no attributes or children: ``<tag>text</tag>``, or ``<tag/>`` for None."""
+    cdef _Name name = _name(tag, False)
+    _put_bytes(b, name.open if _same_str(name.ns, parent.ns) else name.open_ns)
+    if text is None:
+        _put(b, "/>", 2)
+        return 0
+    _put(b, ">", 1)
+    _put_str(b, text, False, None)
     _put_bytes(b, name.close)
     return 0
 
@@ -346,7 +407,7 @@ def message_bytes(to, body, type, id, chat_state=None):
     b.heap = False
     try:
         _put(&b, "<message", 8)
-        # the attributes in message()'s order (see _stanza_pairs), each as _element writes it
+        # the attributes in message()'s order (see _parts_attributes), each as _element writes it
         if to is not None:
             _put(&b, ' to="', 5)
             _put_str(&b, to, True, "to")

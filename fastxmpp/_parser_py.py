@@ -305,7 +305,6 @@ class StreamParserPy:
                 element = new(Element)
                 element.tag = tag
                 element._attrib = attrs
-                element._pairs = None
                 element.text = None
                 element.tail = None
                 element._children = None

@@ -79,16 +79,16 @@ def _exact_str(value: Any, what: str) -> str:
 @cython.freelist(64)  # one per stanza the parser hands out (for its subtype: see the .pxd)
 @cython.cclass
 class _Lazy:
-    """What the compiled parser leaves in a stanza (``Element._lazy``) instead of building it.
+    """What an element holds (``Element._lazy``) in place of parts not built yet.
 
-    The one implementation is ``_LazyStanza`` in ext/_parser_c.pyx: the records of a stanza the
-    parser has fully validated, from which its attribute dict and its children are built when
-    first needed. Declared here so that the compiled Element reads ``nnodes`` and calls these
-    methods at C level (see ``_xmlcore_c.pxd``); in pure Python nothing is lazy and no instance
-    is ever made.
+    Two implementations: ``_LazyStanza`` in ext/_parser_c.pyx, the records of a stanza the
+    compiled parser has fully validated, from which its attribute dict and its children are
+    built when first needed; and ``_Parts`` below, what a stanza builder was given.
+    Declared here so that the compiled Element reads ``nnodes`` and calls these methods at C
+    level (see ``_xmlcore_c.pxd``).
     """
 
-    nnodes: int  # elements recorded below the stanza: 0 when it has no children
+    nnodes: int  # elements recorded below the element: 0 when it has no children
 
     def build(self) -> list[Element]:
         """New Elements for the stanza's children (the list of its direct children)."""
@@ -107,6 +107,93 @@ class _Lazy:
         raise NotImplementedError
 
 
+@cython.final
+@cython.cclass
+class _Parts(_Lazy):
+    """What a stanza builder (message(), presence(), iq()) was given, kept as it came.
+
+    The attributes ``to``, ``from``, ``type``, ``id`` and ``xml:lang`` (written in this order;
+    None where left out), and the children: up to three with text, ``text0`` to ``text2`` in
+    elements tagged ``tags[0]`` to ``tags[2]`` (None: no such child), and last an empty one
+    tagged ``last`` (a chat state) or None. One object where the built parts are a dict, a
+    list and an Element per child. tostring() writes them from here and get() and findtext()
+    read them; whatever else reads or changes the attributes or the children builds them
+    first (``build_attrib()``, ``build()``), as for a parsed stanza (see Element._lazy).
+    (Cython keeps no free list for a subtype: each is allocated, as a tuple would be.)
+    """
+
+    to: Any
+    from_: Any
+    type: Any
+    id: Any
+    lang: Any
+    tags: tuple  # the tags of the children with text: one tuple per kind of stanza
+    text0: Any
+    text1: Any
+    text2: Any
+    last: Any
+
+    def leaves(self) -> list[tuple[str, Any]]:
+        """The children as (tag, text) pairs, in order; text None for the empty one."""
+        found = [
+            (self.tags[i], text)
+            for i, text in enumerate((self.text0, self.text1, self.text2))
+            if text is not None
+        ]
+        if self.last is not None:
+            found.append((self.last, None))
+        return found
+
+    def build(self) -> list[Element]:
+        # (the fields read one by one, not through leaves(): this is what message() then
+        # append() costs, and the pairs would be as many objects again)
+        tags = self.tags
+        children: list = []
+        if self.text0 is not None:
+            children.append(_text_element(tags[0], self.text0))
+        if self.text1 is not None:
+            children.append(_text_element(tags[1], self.text1))
+        if self.text2 is not None:
+            children.append(_text_element(tags[2], self.text2))
+        if self.last is not None:
+            children.append(_make_element(self.last, None))
+        return children
+
+    def findtext(self, path: str, default: Any) -> Any:
+        for tag, text in self.leaves():
+            if tag is path or tag == path:
+                return "" if text is None else text
+        return default
+
+    def build_attrib(self) -> dict[str, str]:
+        attrib: dict = {}
+        if self.to is not None:
+            attrib["to"] = self.to
+        if self.from_ is not None:
+            attrib["from"] = self.from_
+        if self.type is not None:
+            attrib["type"] = self.type
+        if self.id is not None:
+            attrib["id"] = self.id
+        if self.lang is not None:
+            attrib[XML_LANG] = self.lang
+        return attrib
+
+    def get_attr(self, key: str, default: Any) -> Any:
+        value: Any = None
+        if key == "to":
+            value = self.to
+        elif key == "type":
+            value = self.type
+        elif key == "id":
+            value = self.id
+        elif key == "from":
+            value = self.from_
+        elif key == XML_LANG:
+            value = self.lang
+        return default if value is None else value
+
+
 @cython.freelist(256)  # parsers make and drop many elements: reuse their memory
 @cython.cclass
 class Element:
@@ -119,31 +206,26 @@ class Element:
     ``if stanza.find(...)`` does what it reads like.
     """
 
-    __slots__ = ("tag", "_attrib", "_pairs", "text", "tail", "_children", "_lazy")
+    __slots__ = ("tag", "_attrib", "text", "tail", "_children", "_lazy")
     tag: str
     # What ``attrib`` returns, or None while no dict has been made: then the attributes are
     # those ``_lazy`` records, if it is set, and else there are none (an element without
     # attributes needs no dict until one is asked for). ``attrib`` makes the dict then and keeps
     # it here; get() answers from the records without making it.
     _attrib: dict[str, str] | None
-    # The attributes the stanza builders (message(), presence(), iq()) give, as a flat tuple
-    # (name, value, name, value, ...) in order, while ``_attrib`` is None; None otherwise. A
-    # tuple is one object where a dict is two, and it is read in place: tostring() and get()
-    # need no dict, and ``attrib`` makes one (and clears this) when it is asked for.
-    _pairs: tuple | None
     text: str | None
     tail: str | None
     # None until the first child: most elements of a stanza have none, and a list is one more
     # object to allocate, track for the cyclic GC and free
     _children: list[Element] | None
     # A stanza's attributes and children that the compiled parser has fully validated but not
-    # built yet, as a _Lazy that can build them (``_LazyStanza`` in ext/_parser_c.pyx); None
-    # otherwise, and always None in pure Python. It stands for the attributes while
-    # ``_attrib`` is None, and for the children while ``_children`` is None (if it recorded
-    # any: ``_lazy.nnodes``); everything that reads or changes the children gets them through
-    # ``_children_of()`` (or ``_materialize()``), which builds them first, as ``attrib`` builds
-    # the dict. Once both are built, ``_lazy`` is cleared and the element is an ordinary one.
-    # (get() and findtext() read the records in place, without building.)
+    # built yet, as a _Lazy that can build them (``_LazyStanza`` in ext/_parser_c.pyx), or the
+    # parts a stanza builder was given (``_Parts``); None otherwise. It stands for the
+    # attributes while ``_attrib`` is None, and for the children while ``_children`` is None
+    # (if it recorded any: ``_lazy.nnodes``); everything that reads or changes the children
+    # gets them through ``_children_of()`` (or ``_materialize()``), which builds them first, as
+    # ``attrib`` builds the dict. Once both are built, ``_lazy`` is cleared and the element is
+    # an ordinary one. (get(), findtext() and tostring() read it in place, without building.)
     _lazy: Any
 
     def __init__(self, tag: StrArg, attrib: Mapping[str, str] | None = None, **extra: str) -> None:
@@ -156,7 +238,6 @@ class Element:
             if not isinstance(attrib, Mapping):
                 raise TypeError(f"attrib must be a mapping, not {type(attrib).__name__}")
             self._attrib = {**attrib, **extra}
-        self._pairs = None
         self.text = None
         self.tail = None
         self._children = None
@@ -176,7 +257,6 @@ class Element:
     @attrib.setter
     def attrib(self, value: dict[str, str] | None) -> None:
         self._attrib = {} if value is None else value  # None: no attributes, not "still lazy"
-        self._pairs = None
         _settle(self)
 
     def get(self, key: StrArg, default: Any = None) -> Any:
@@ -184,9 +264,6 @@ class Element:
         attrib: dict[str, str] | None = self._attrib
         if attrib is None:
             if type(key) is str:  # else the dict decides (an unhashable key raises there)
-                pairs: tuple | None = self._pairs
-                if pairs is not None:
-                    return _pairs_get(pairs, key, default)
                 lazy: _Lazy | None = self._lazy
                 if lazy is None:
                     return default
@@ -311,7 +388,6 @@ class Element:
         attrib = self._attrib
         if attrib is not None:  # (else no dict has been made that anyone could hold)
             attrib.clear()
-        self._pairs = None
         self._children = None
         self._lazy = None
         self.text = None
@@ -433,7 +509,6 @@ def _make_element(tag: StrArg, attrib: dict | None) -> Element:
     element.tag = tag
     element._attrib = attrib
     if not cython.compiled:  # (the compiled type's __new__ sets every field to None already)
-        element._pairs = None
         element.text = None
         element.tail = None
         element._children = None
@@ -442,33 +517,16 @@ def _make_element(tag: StrArg, attrib: dict | None) -> Element:
 
 
 def _make_attrib(element: Element) -> dict[str, str]:
-    """Make ``element``'s attribute dict (``_attrib`` is None): from the builder's ``_pairs``,
-    from the parser's records in ``_lazy``, or empty."""
-    pairs = element._pairs
-    attrib: dict[str, str]
-    if pairs is not None:
-        attrib = {}
-        for i in range(0, len(pairs), 2):
-            attrib[pairs[i]] = pairs[i + 1]
-    else:
-        lazy = element._lazy
-        attrib = {} if lazy is None else lazy.build_attrib()
+    """Make ``element``'s attribute dict (``_attrib`` is None): from what ``_lazy`` holds (a
+    builder's or the parser's), or empty."""
+    lazy = element._lazy
+    attrib: dict[str, str] = {} if lazy is None else lazy.build_attrib()
     made = element._attrib
     if made is not None:  # by another thread, while a collection that building set off ran
         return made
     element._attrib = attrib
-    element._pairs = None
     _settle(element)
     return attrib
-
-
-def _pairs_get(pairs: tuple, key: str, default: Any) -> Any:
-    """Element.get() from ``_pairs`` (``key`` is a str)."""
-    for i in range(0, len(pairs), 2):
-        name = pairs[i]
-        if name is key or name == key:
-            return pairs[i + 1]
-    return default
 
 
 def _settle(element: Element) -> None:
@@ -655,7 +713,7 @@ def _as_given(attrs: dict) -> bool:
     return True
 
 
-def _text_element(tag: str, text: StrArg) -> Element:
+def _text_element(tag: str, text: StrArg | None) -> Element:
     element: Element = _make_element(tag, None)  # (no attributes: no dict until one is asked for)
     element.text = text
     return element
@@ -669,32 +727,31 @@ def _address(value: Any, what: str) -> StrArg:
     raise TypeError(f"{what} must be a str or a JID, not {type(value).__name__}")
 
 
-def _stanza_pairs(to: Any, from_: Any, type: Any, id: Any, lang: Any) -> tuple | None:
-    """The attributes every stanza kind shares, in the usual order, as an Element's ``_pairs``
-    (None when there are none); None leaves one out."""
-    if to is not None:
-        to = _address(to, "to")
-        if from_ is None and type is not None and id is not None and lang is None:
-            return ("to", to, "type", type, "id", id)  # what a client sends most: no list
-    pairs: list = []
-    if to is not None:
-        pairs += ("to", to)
-    if from_ is not None:
-        pairs += ("from", _address(from_, "from_"))
-    if type is not None:
-        pairs += ("type", type)
-    if id is not None:
-        pairs += ("id", id)
-    if lang is not None:
-        pairs += (XML_LANG, lang)
-    return tuple(pairs) if pairs else None
+def _new_parts(tags: tuple, to: Any, from_: Any, type: Any, id: Any, lang: Any) -> _Parts:
+    """A stanza builder's _Parts with the attributes every kind of stanza has (None leaves
+    one out) and no children yet, whose ``tags`` are those of the kind."""
+    parts: _Parts = _Parts.__new__(_Parts)
+    if not cython.compiled:  # (the compiled type's __new__ sets every field to None already)
+        parts.text0 = parts.text1 = parts.text2 = parts.last = None
+        parts.nnodes = 0
+    parts.tags = tags
+    parts.to = None if to is None else _address(to, "to")
+    parts.from_ = None if from_ is None else _address(from_, "from_")
+    parts.type = type
+    parts.id = id
+    parts.lang = lang
+    return parts
 
 
-def _stanza(tag: str, to: Any, from_: Any, type: Any, id: Any, lang: Any) -> Element:
-    """A new stanza element with the shared attributes (see _stanza_pairs)."""
+def _stanza(tag: str, parts: _Parts) -> Element:
+    """A new stanza element made of ``parts`` (see _Parts)."""
     element: Element = _make_element(tag, None)
-    element._pairs = _stanza_pairs(to, from_, type, id, lang)
+    element._lazy = parts
     return element
+
+
+_MESSAGE_TEXTS = (SUBJECT, BODY, THREAD)  # _Parts.tags of a message and of a presence
+_PRESENCE_TEXTS = (SHOW, STATUS, PRIORITY)
 
 
 def message(
@@ -717,30 +774,16 @@ def message(
     ``"inactive"`` or ``"gone"``) as the last child; with no body it is a standalone
     notification.
     """
-    element: Element = _stanza(MESSAGE, to, from_, type, id, lang)
-    if subject is None and thread is None:
-        # what a chat client sends: the list is made whole (appending to an empty list
-        # allocates its storage in a second step)
-        if chat_state is not None:
-            state = _make_element(_chat_state_tag(chat_state), None)
-            if body is None:
-                element._children = [state]
-            else:
-                element._children = [_text_element(BODY, body), state]
-        elif body is not None:
-            element._children = [_text_element(BODY, body)]
-        return element
-    children: list = []
-    if subject is not None:
-        children.append(_text_element(SUBJECT, subject))
-    if body is not None:
-        children.append(_text_element(BODY, body))
-    if thread is not None:
-        children.append(_text_element(THREAD, thread))
+    parts: _Parts = _new_parts(_MESSAGE_TEXTS, to, from_, type, id, lang)
+    parts.text0 = subject
+    parts.text1 = body
+    parts.text2 = thread
     if chat_state is not None:
-        children.append(_make_element(_chat_state_tag(chat_state), None))
-    element._children = children
-    return element
+        parts.last = _chat_state_tag(chat_state)
+    parts.nnodes = (
+        (subject is not None) + (body is not None) + (thread is not None) + (chat_state is not None)
+    )
+    return _stanza(MESSAGE, parts)
 
 
 def _chat_state_tag(state: Any) -> str:
@@ -767,21 +810,17 @@ def presence(
     lang: StrArg | None = None,
 ) -> Element:
     """A ``<presence/>`` stanza in ``jabber:client`` (RFC 6121 section 4.7)."""
-    element: Element = _stanza(PRESENCE, to, from_, type, id, lang)
-    children: list = []
-    if show is not None:
-        children.append(_text_element(SHOW, show))
-    if status is not None:
-        children.append(_text_element(STATUS, status))
+    parts: _Parts = _new_parts(_PRESENCE_TEXTS, to, from_, type, id, lang)
     if priority is not None:
         if not isinstance(priority, int) or isinstance(priority, bool):
             raise TypeError(f"priority must be an int, not {priority.__class__.__name__}")
         if not -128 <= priority <= 127:
             raise ValueError(f"priority must be an int from -128 to 127, not {priority}")
-        children.append(_text_element(PRIORITY, str(priority)))
-    if children:
-        element._children = children
-    return element
+        parts.text2 = str(priority)
+    parts.text0 = show
+    parts.text1 = status
+    parts.nnodes = (show is not None) + (status is not None) + (priority is not None)
+    return _stanza(PRESENCE, parts)
 
 
 def iq(
@@ -797,7 +836,7 @@ def iq(
         raise TypeError(f"iq type must be a str, not {type.__class__.__name__}")
     if type not in ("get", "set", "result", "error"):
         raise ValueError(f"iq type must be get, set, result or error, not {type!r}")
-    element: Element = _stanza(IQ, to, from_, type, id, None)
+    element: Element = _stanza(IQ, _new_parts((), to, from_, type, id, None))
     if payload is not None:
         _check_element(payload)
         element._children = [payload]
@@ -898,6 +937,19 @@ def _parse_name(name: Any, what: str) -> tuple[str, str]:
     return ns, local
 
 
+def _open(tag: Any, out: list, default_ns: str) -> tuple[str, str]:
+    """Write ``<local`` and the xmlns that ``tag`` needs where ``default_ns`` is the default;
+    (local, namespace)."""
+    ns, local = _parse_name(tag, "tag")
+    out.append("<")
+    out.append(local)
+    if ns != default_ns:
+        out.append(' xmlns="')
+        out.append(escape_attr(ns, "xmlns"))
+        out.append('"')
+    return local, ns
+
+
 def _start_tag(
     element: Element, out: list, default_ns: str, prefixes: dict | None
 ) -> tuple[str, str, dict | None]:
@@ -906,23 +958,11 @@ def _start_tag(
     Returns the local name (for the end tag) and the scope the element opens for its children:
     its namespace as the default, and the attribute prefixes declared so far.
     """
-    ns, local = _parse_name(element.tag, "tag")
-    out.append("<")
-    out.append(local)
-    if ns != default_ns:
-        out.append(' xmlns="')
-        out.append(escape_attr(ns, "xmlns"))
-        out.append('"')
+    local, ns = _open(element.tag, out, default_ns)
     attrib = element._attrib
-    items: Iterable[tuple[str, str]]
-    if attrib is not None:
-        items = attrib.items()
-    elif element._pairs is not None:  # a builder's: read in place
-        pairs = element._pairs
-        items = zip(pairs[::2], pairs[1::2], strict=False)  # (as the compiled writer reads it)
-    else:  # no dict made yet: still recorded by the compiled parser, or none
-        items = (_NO_ATTRIBUTES if element._lazy is None else element.attrib).items()
-    for name, value in items:
+    if attrib is None:  # no dict made yet: none, or still in _lazy (read, not kept)
+        attrib = _NO_ATTRIBUTES if element._lazy is None else element._lazy.build_attrib()
+    for name, value in attrib.items():
         attr_ns, attr_local = _parse_name(name, "attribute name")
         if not attr_ns:
             out.append(" ")
@@ -956,8 +996,14 @@ def _serialize(root: Element, out: list, default_ns: str) -> None:
     prefixes: dict | None = None
     while True:
         local, inner_ns, inner_prefixes = _start_tag(element, out, ns, prefixes)
-        children = _children_of(element)  # built here if lazy: the loop below reads _children
-        if not children and element.text is None:
+        lazy: Any = element._lazy
+        leaves = None
+        children = element._children
+        if children is None and type(lazy) is _Parts:
+            leaves = lazy.leaves()  # a builder's: written from its parts, none built
+        else:
+            children = _children_of(element)  # built here if lazy: the loop below reads them
+        if not children and not leaves and element.text is None:
             out.append("/>")
         else:
             out.append(">")
@@ -968,6 +1014,16 @@ def _serialize(root: Element, out: list, default_ns: str) -> None:
                 element = children[0]
                 ns, prefixes = inner_ns, inner_prefixes
                 continue
+            for tag, text in leaves or ():
+                leaf, _ = _open(tag, out, inner_ns)
+                if text is None:
+                    out.append("/>")
+                else:
+                    out.append(">")
+                    out.append(escape_text(text))
+                    out.append("</")
+                    out.append(leaf)
+                    out.append(">")
             out.append("</")
             out.append(local)
             out.append(">")

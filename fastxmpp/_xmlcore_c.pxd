@@ -24,15 +24,27 @@ cdef class _Lazy:
     cpdef object get_attr(self, str key, object default)
 
 
+# what a stanza builder was given: the writer reads its fields (see _Parts in _xmlcore.py)
+cdef class _Parts(_Lazy):
+    cdef readonly object to, from_, type, id, lang
+    cdef readonly tuple tags
+    cdef readonly object text0, text1, text2, last
+    cpdef list leaves(self)
+    cpdef list build(self)
+    cpdef object findtext(self, str path, object default)
+    cpdef dict build_attrib(self)
+    cpdef object get_attr(self, str key, object default)
+
+
 cdef class Element:
     cdef public object tag
     # the dict behind the ``attrib`` property, None until one is made (see Element._lazy)
     cdef readonly dict _attrib
-    cdef readonly tuple _pairs  # the builders' attributes while _attrib is None (see there)
     cdef public object text
     cdef public object tail
     cdef public list _children
-    # set only by the compiled parser (fastxmpp._parser_c), which cimports these types
+    # set by the compiled parser (fastxmpp._parser_c, which cimports these types) and by the
+    # stanza builders
     cdef readonly _Lazy _lazy
 
 
@@ -48,6 +60,6 @@ cdef dict _CHAT_STATE_TAGS  # (C-level globals: read without a lookup by name)
 cdef str _ACTIVE, _ACTIVE_TAG
 cdef str _exact_str(object value, str what)
 cpdef object _address(object value, str what)
-cdef tuple _stanza_pairs(object to, object from_, object type, object id, object lang)
-cdef Element _stanza(str tag, object to, object from_, object type, object id, object lang)
-cdef object _pairs_get(tuple pairs, str key, object default)
+cdef _Parts _new_parts(tuple tags, object to, object from_, object type, object id, object lang)
+cdef Element _stanza(str tag, _Parts parts)
+cdef tuple _MESSAGE_TEXTS, _PRESENCE_TEXTS
