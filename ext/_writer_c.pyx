@@ -174,14 +174,19 @@ cdef struct Seen:
 cdef Seen SEEN[512]   # 0-255 tags, 256-511 attribute names
 
 
-cdef _Name _name(object name, bint attr):
+cdef inline _Name _name(object name, bint attr):
     """The _Name of a Clark name, checked once; the same str object is found again by identity
-    (parsed and built trees reuse their tag objects), else by the dict."""
+    (parsed and built trees reuse their tag objects), else by the dict (_seen)."""
     cdef Seen* slot = &SEEN[((<size_t><PyObject*>name >> 4) & 255) + (256 if attr else 0)]
-    cdef object cached
-    cdef dict names = ATTRS if attr else TAGS
     if slot.name == <PyObject*>name:
         return <_Name>slot.parsed
+    return _seen(name, attr, slot)
+
+
+cdef _Name _seen(object name, bint attr, Seen* slot):
+    """_name() for a str that is not the one last seen in its ``slot``: it takes its place."""
+    cdef object cached
+    cdef dict names = ATTRS if attr else TAGS
     cached = names.get(name)
     if cached is None:
         cached = _new_name(name, attr)
