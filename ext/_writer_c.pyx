@@ -9,10 +9,13 @@ unusual (very deep trees) is handed to the pure implementation, which gives the 
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
+from cpython.unicode cimport PyUnicode_CheckExact
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memcpy
 
-from fastxmpp._xmlcore_c cimport Element, _Parts, _chat_state_tag, _children_of, _exact_str
+from fastxmpp._xmlcore_c cimport (
+    Element, _Parts, _chat_state_tag, _children_of, _exact_str, _text
+)
 
 import os as _os
 from sys import intern as _intern
@@ -400,8 +403,17 @@ def message_bytes(to, body, type, id, chat_state=None):
     cdef Buf b
     cdef unsigned char first[1024]
     cdef object state = None
-    if to is not None and to.__class__ is not str:
+    # the builder's checks, in its order (see message() and _new_parts)
+    # (PyUnicode_CheckExact: the parameter ``type`` hides the builtin, and .__class__ is a
+    # lookup by name)
+    if to is not None and not PyUnicode_CheckExact(to):
         to = _core._address(to, "to")  # a JID (its str), or the builder's TypeError
+    if type is not None and not PyUnicode_CheckExact(type):
+        type = _text(type, "type")
+    if id is not None and not PyUnicode_CheckExact(id):
+        id = _text(id, "id")
+    if body is not None and not PyUnicode_CheckExact(body):
+        body = _text(body, "body")
     if chat_state is not None:
         state = CHAT_STATE_BYTES.get(chat_state) if isinstance(chat_state, str) else None
         if state is None:

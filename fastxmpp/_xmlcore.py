@@ -108,6 +108,7 @@ class _Lazy:
 
 
 @cython.final
+@cython.no_gc  # (it holds only plain str, None and a tuple of str: see _text)
 @cython.cclass
 class _Parts(_Lazy):
     """What a stanza builder (message(), presence(), iq()) was given, kept as it came.
@@ -720,11 +721,24 @@ def _text_element(tag: str, text: StrArg | None) -> Element:
 
 
 def _address(value: Any, what: str) -> StrArg:
-    if isinstance(value, str):
+    """A builder's address: a str (as a plain str, see _text) or a JID's str."""
+    if type(value) is str:
         return value
+    if isinstance(value, str):
+        return str.__str__(value)
     if hasattr(value, "domain"):  # a JID
         return str(value)
     raise TypeError(f"{what} must be a str or a JID, not {type(value).__name__}")
+
+
+def _text(value: Any, what: str) -> Any:
+    """A builder's text or attribute value: a str as a plain str (a subclass, such as a
+    StrEnum member, as its value), None as it is; TypeError naming ``what`` for anything
+    else. Checked when the stanza is built, where the mistake is; and plain, so that a _Parts
+    holds nothing that could lead back to its stanza (it stays out of the cyclic GC)."""
+    if value is None or type(value) is str:
+        return value
+    return _exact_str(value, what)
 
 
 def _new_parts(tags: tuple, to: Any, from_: Any, type: Any, id: Any, lang: Any) -> _Parts:
@@ -737,9 +751,9 @@ def _new_parts(tags: tuple, to: Any, from_: Any, type: Any, id: Any, lang: Any) 
     parts.tags = tags
     parts.to = None if to is None else _address(to, "to")
     parts.from_ = None if from_ is None else _address(from_, "from_")
-    parts.type = type
-    parts.id = id
-    parts.lang = lang
+    parts.type = _text(type, "type")
+    parts.id = _text(id, "id")
+    parts.lang = _text(lang, "lang")
     return parts
 
 
@@ -775,9 +789,9 @@ def message(
     notification.
     """
     parts: _Parts = _new_parts(_MESSAGE_TEXTS, to, from_, type, id, lang)
-    parts.text0 = subject
-    parts.text1 = body
-    parts.text2 = thread
+    parts.text0 = _text(subject, "subject")
+    parts.text1 = _text(body, "body")
+    parts.text2 = _text(thread, "thread")
     if chat_state is not None:
         parts.last = _chat_state_tag(chat_state)
     parts.nnodes = (
@@ -817,8 +831,8 @@ def presence(
         if not -128 <= priority <= 127:
             raise ValueError(f"priority must be an int from -128 to 127, not {priority}")
         parts.text2 = str(priority)
-    parts.text0 = show
-    parts.text1 = status
+    parts.text0 = _text(show, "show")
+    parts.text1 = _text(status, "status")
     parts.nnodes = (show is not None) + (status is not None) + (priority is not None)
     return _stanza(PRESENCE, parts)
 

@@ -60,6 +60,7 @@ cdef dict _CHAT_STATE_TAGS  # (C-level globals: read without a lookup by name)
 cdef str _ACTIVE, _ACTIVE_TAG
 cdef str _exact_str(object value, str what)
 cpdef object _address(object value, str what)
+cdef object _text(object value, str what)
 cdef _Parts _new_parts(tuple tags, object to, object from_, object type, object id, object lang)
 cdef Element _stanza(str tag, _Parts parts)
 cdef tuple _MESSAGE_TEXTS, _PRESENCE_TEXTS

@@ -252,22 +252,58 @@ def test_the_attributes_first_then_the_children(xmlcore):
     )
 
 
-def test_bad_text_is_refused_when_written(xmlcore):
-    """The builders take text as E() does; what XML cannot carry is refused when written,
-    with the error the built tree gives."""
+def test_characters_xml_cannot_carry_are_refused_when_written(xmlcore):
+    """The builders take any str; what XML cannot carry is refused when written, with the
+    error the built tree gives."""
     for build in (
         lambda: xmlcore.message("a@b", "bad \x00", id="1"),
         lambda: xmlcore.message("a@b", "x", id="bad \x00"),
-        lambda: xmlcore.message("a@b", 5),
-        lambda: xmlcore.message("a@b", "x", type=5),
+        lambda: xmlcore.message("a\x01@b", "x"),
         lambda: xmlcore.presence(status="\ufffe"),
-        lambda: xmlcore.message("a@b", "x", lang=1),
+        lambda: xmlcore.message("a@b", "x", lang="\ud800"),
     ):
         unbuilt_error = _outcome(xmlcore.tostring, build())
         stanza = build()
         list(stanza), stanza.attrib  # built first
         assert unbuilt_error == _outcome(xmlcore.tostring, stanza)
-        assert unbuilt_error[0] in (TypeError, ValueError)
+        assert unbuilt_error[0] is ValueError
+
+
+WRONG_TYPES = {
+    "body": lambda x: x.message("a@b", 5),
+    "subject": lambda x: x.message("a@b", subject=b"s"),
+    "thread": lambda x: x.message("a@b", thread=1.0),
+    "type": lambda x: x.message("a@b", "x", type=5),
+    "id": lambda x: x.message("a@b", "x", id=7),
+    "lang": lambda x: x.presence(lang=["en"]),
+    "show": lambda x: x.presence(show=object()),
+    "status": lambda x: x.presence(status=3),
+}
+
+
+@pytest.mark.parametrize("what", list(WRONG_TYPES))
+def test_a_part_that_is_no_str_is_refused_when_built(xmlcore, what):
+    with pytest.raises(TypeError, match=f"^{what} must be a str, not "):
+        WRONG_TYPES[what](xmlcore)
+
+
+def test_str_subclasses_are_kept_as_plain_str(xmlcore):
+    """A StrEnum member (or any str subclass) is taken as its value, as a plain str."""
+    import enum
+
+    class Kind(str, enum.Enum):
+        CHAT = "chat"
+
+    class Text(str):
+        pass
+
+    msg = xmlcore.message(Text("a@b"), Text("hi"), type=Kind.CHAT, id=Text("1"), lang=Text("en"))
+    values = [msg.get("to"), msg.get("type"), msg.get("id"), msg.findtext(C + "body")]
+    assert values == ["a@b", "chat", "1", "hi"]
+    assert all(type(v) is str for v in values)
+    assert xmlcore.tostring(msg) == xmlcore.tostring(
+        xmlcore.message("a@b", "hi", id="1", lang="en")
+    )
 
 
 def test_many_stanzas_dropped_and_made_again(xmlcore):

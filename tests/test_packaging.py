@@ -37,3 +37,26 @@ def test_the_sdist_has_the_extension_sources(tmp_path):
     ]
     assert len(needed) > 8  # the globs found the sources
     assert [name for name in needed if name not in names] == []
+
+
+def test_the_pure_package_works_without_cython():
+    """Without Cython installed, _xmlcore takes its decorators from _cython_shim: building,
+    reading and writing stanzas works as with it."""
+    code = (
+        "import sys\n"
+        "sys.modules['cython'] = None  # (import cython raises ImportError)\n"
+        "import fastxmpp._xmlcore as core\n"
+        "from fastxmpp import _cython_shim\n"
+        "assert core.cython is _cython_shim and not core.cython.compiled\n"
+        "m = core.message('a@b', 'hi', id='1', chat_state='active')\n"
+        "assert m.get('to') == 'a@b' and m.findtext('{jabber:client}body') == 'hi'\n"
+        "print(core.tostring(m, default_namespace='jabber:client').decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        '<message to="a@b" type="chat" id="1"><body>hi</body>'
+        '<active xmlns="http://jabber.org/protocol/chatstates"/></message>'
+    )
