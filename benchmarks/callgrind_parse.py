@@ -113,25 +113,22 @@ def _write_corpus(directory: str, n: int, mix: str) -> str:
     return path
 
 
-def _instructions(path: str, which: str, config: str, layout: int = 0) -> int:
+def count_instructions(script: str, args: list[str], env: dict[str, str] | None = None) -> int:
+    """Instructions executed inside the one call of functools.reduce that ``script`` (run with
+    ``--worker`` and ``args``) makes around what it measures, under callgrind. Start-up,
+    imports and compiling .pyc files vary from run to run and are left out."""
     cmd = [
         "valgrind",
         "--tool=callgrind",
         "--callgrind-out-file=/dev/null",
-        # count only inside the C function functools.reduce, which the worker calls once, around
-        # the parse (start-up, imports and compiling .pyc files vary from run to run)
         "--collect-atstart=no",
         "--toggle-collect=functools_reduce",
         sys.executable,
-        os.path.abspath(__file__),
+        os.path.abspath(script),
         "--worker",
-        path,
-        which,
-        config,
+        *args,
     ]
-    # ``layout`` pads the environment, which moves the stack and hence where objects land: a
-    # cache keyed on addresses (the parser's name cache) may then collide differently
-    env = dict(os.environ, PYTHONHASHSEED="0", FASTXMPP_CALLGRIND_LAYOUT="x" * (64 * layout))
+    env = dict(os.environ, PYTHONHASHSEED="0", **(env or {}))
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         sys.exit(f"valgrind run failed:\n{done.stderr[-2000:]}")
@@ -139,6 +136,13 @@ def _instructions(path: str, which: str, config: str, layout: int = 0) -> int:
     if found is None:
         sys.exit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def _instructions(path: str, which: str, config: str, layout: int = 0) -> int:
+    # ``layout`` pads the environment, which moves the stack and hence where objects land: a
+    # cache keyed on addresses (the parser's name cache) may then collide differently
+    pad = {"FASTXMPP_CALLGRIND_LAYOUT": "x" * (64 * layout)}
+    return count_instructions(__file__, [path, which, config], pad)
 
 
 def _mallinfo_bytes() -> int | None:

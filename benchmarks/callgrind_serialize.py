@@ -28,15 +28,14 @@ import argparse
 import functools
 import gc
 import os
-import re
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from corpus import NS_CHATSTATES, message_specs  # noqa: E402 (benchmarks/ is on sys.path)
+from callgrind_parse import count_instructions  # noqa: E402 (benchmarks/ is on sys.path)
+from corpus import NS_CHATSTATES, message_specs  # noqa: E402
 
 CONFIGS = ("chat_state", "plain", "append", "maker", "bytes")
 
@@ -106,27 +105,7 @@ def _worker(n: int, impl: str, config: str) -> None:
 
 
 def _instructions(n: int, impl: str, config: str) -> int:
-    cmd = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        "--collect-atstart=no",
-        "--toggle-collect=functools_reduce",
-        sys.executable,
-        os.path.abspath(__file__),
-        "--worker",
-        str(n),
-        impl,
-        config,
-    ]
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        sys.exit(f"valgrind run failed:\n{done.stderr[-2000:]}")
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        sys.exit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return count_instructions(__file__, [str(n), impl, config])
 
 
 def main() -> None:
