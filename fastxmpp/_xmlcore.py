@@ -857,11 +857,17 @@ def iq(
     return element
 
 
+@cython.cclass
 class ElementMaker:
     """``E`` bound to a namespace.
 
     ``C = ElementMaker("jabber:client"); C.message(C.body("hi"))`` builds a message.
     """
+
+    # (compiled, an extension type: its attribute lookup finds a name made before in the
+    # instance's __dict__ and calls __getattr__ only for a new one, where a class with
+    # __getattr__ goes through a slower hook for every name, and CPython cannot specialize it)
+    _prefix: str
 
     def __init__(self, namespace: StrArg | None = None) -> None:
         self._prefix = f"{{{namespace}}}" if namespace else ""

@@ -64,3 +64,8 @@ cdef object _text(object value, str what)
 cdef _Parts _new_parts(tuple tags, object to, object from_, object type, object id, object lang)
 cdef Element _stanza(str tag, _Parts parts)
 cdef tuple _MESSAGE_TEXTS, _PRESENCE_TEXTS
+
+
+cdef class ElementMaker:
+    cdef readonly str _prefix
+    cdef dict __dict__  # the makers made so far, by local name (see __getattr__)
