@@ -803,14 +803,20 @@ cdef class _LazyStanza(_Lazy):
         self.nnodes = self._nnamed = 0
         self._block = NULL
 
-    cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
+    cdef inline object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
+        if flags & ((F_REF | F_WS) if attr else (F_REF | F_CR | F_CDATA)):
+            return self._unescape(start, end, attr)
+        return _decode(self._data + (start - self._lo), end - start, flags & F_NONASCII)
+
+    cdef object _unescape(self, Py_ssize_t start, Py_ssize_t end, bint attr):
+        """_decode_span() for a span with something to resolve (references, CDATA sections, line
+        ends, white space in a value): apart, so that the plain spans, most of them, do without
+        its buffer and its clean-up."""
         cdef const unsigned char* p = self._data + (start - self._lo)
         cdef unsigned char small[256]
         cdef unsigned char* out = small
         cdef object value
-        if not (flags & ((F_REF | F_WS) if attr else (F_REF | F_CR | F_CDATA))):
-            return _decode(p, end - start, flags & F_NONASCII)
         if end - start > <Py_ssize_t>sizeof(small):
             out = <unsigned char*>malloc(end - start)
             if out == NULL:
