@@ -55,13 +55,13 @@ def extensions():
             "fastxmpp._parser_c",
             ["ext/_parser_c.pyx"],
             include_dirs=["ext"],
-            depends=["ext/_nametab.h", "ext/_skip.h"],
+            depends=["ext/_nametab.h", "ext/_skip.h", "ext/_bytes.h"],
         ),
         Extension(
             "fastxmpp._writer_c",
             ["ext/_writer_c.pyx"],
             include_dirs=["ext"],
-            depends=["ext/_escape.h"],
+            depends=["ext/_escape.h", "ext/_bytes.h"],
         ),
     ]
     return cythonize(

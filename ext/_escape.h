@@ -27,6 +27,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_bytes.h"  /* fx_copy */
+
 static unsigned char fx_esc[128];
 
 static void fx_escape_init(void) {
@@ -40,40 +42,6 @@ static void fx_escape_init(void) {
     fx_esc['<'] = 1 | 2;
     fx_esc['>'] = 1 | 2;
     fx_esc['"'] = 2;
-}
-
-/* memcpy(d, s, n) for the short copies of the writer (a tag's bytes, a plain run between
- * escapes): up to 32 bytes as two overlapping loads and stores of the widest size that fits,
- * without the call into libc; longer ones go to memcpy. */
-static inline void fx_copy(unsigned char* d, const unsigned char* s, Py_ssize_t n) {
-    if (n >= 8) {
-        if (n <= 16) {
-            uint64_t a, b;
-            memcpy(&a, s, 8);
-            memcpy(&b, s + n - 8, 8);
-            memcpy(d, &a, 8);
-            memcpy(d + n - 8, &b, 8);
-        } else if (n <= 32) {
-            unsigned char a[16], b[16];
-            memcpy(a, s, 16);
-            memcpy(b, s + n - 16, 16);
-            memcpy(d, a, 16);
-            memcpy(d + n - 16, b, 16);
-        } else {
-            memcpy(d, s, (size_t)n);
-        }
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n > 0) {
-        unsigned char a = s[0], b = s[n >> 1], c = s[n - 1];
-        d[0] = a;
-        d[n >> 1] = b;
-        d[n - 1] = c;
-    }
 }
 
 static inline unsigned char* fx_escape(unsigned char* o, unsigned char c, unsigned char mask) {

@@ -70,6 +70,10 @@ cdef extern from "_skip.h":
     Py_ssize_t fx_copy_literal(const unsigned char* s, Py_ssize_t n, unsigned char* out, bint attr) noexcept nogil
     const int FX_HAVE_SKIP16
 
+cdef extern from "_bytes.h":
+    void fx_copy(unsigned char* d, const unsigned char* s, Py_ssize_t n) noexcept nogil
+    bint fx_eq(const unsigned char* a, const unsigned char* b, Py_ssize_t n) noexcept nogil
+
 cdef str S_XML_NS = "http://www.w3.org/XML/1998/namespace"
 cdef str S_XMLNS_NS = "http://www.w3.org/2000/xmlns/"
 cdef str S_STREAM_NS = "http://etherx.jabber.org/streams"
@@ -595,7 +599,7 @@ cdef inline object _decode(const unsigned char* p, Py_ssize_t length, bint nonas
     if nonascii:
         return _decode_valid(p, length)
     s = PyUnicode_New(length, 127)
-    memcpy(PyUnicode_DATA(s), p, length)
+    fx_copy(<unsigned char*>PyUnicode_DATA(s), p, length)
     return s
 
 
@@ -704,7 +708,9 @@ cdef inline bint _str_eq(PyObject* a, PyObject* b) except -1:
     length = PyUnicode_GET_LENGTH(a)
     if length != PyUnicode_GET_LENGTH(b) or PyUnicode_KIND(a) != PyUnicode_KIND(b):
         return False
-    return memcmp(PyUnicode_DATA_PTR(a), PyUnicode_DATA_PTR(b), length * PyUnicode_KIND(a)) == 0
+    return fx_eq(
+        <const unsigned char*>PyUnicode_DATA_PTR(a), <const unsigned char*>PyUnicode_DATA_PTR(b),
+        length * PyUnicode_KIND(a))
 
 
 cdef object _intern_uri(object uri):
@@ -797,14 +803,20 @@ cdef class _LazyStanza(_Lazy):
         self.nnodes = self._nnamed = 0
         self._block = NULL
 
-    cdef object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
+    cdef inline object _decode_span(self, Py_ssize_t start, Py_ssize_t end, unsigned int flags, bint attr):
         """The string a span stands for (text: None when it is empty, as expat reports none)."""
+        if flags & ((F_REF | F_WS) if attr else (F_REF | F_CR | F_CDATA)):
+            return self._unescape(start, end, attr)
+        return _decode(self._data + (start - self._lo), end - start, flags & F_NONASCII)
+
+    cdef object _unescape(self, Py_ssize_t start, Py_ssize_t end, bint attr):
+        """_decode_span() for a span with something to resolve (references, CDATA sections, line
+        ends, white space in a value): apart, so that the plain spans, most of them, do without
+        its buffer and its clean-up."""
         cdef const unsigned char* p = self._data + (start - self._lo)
         cdef unsigned char small[256]
         cdef unsigned char* out = small
         cdef object value
-        if not (flags & ((F_REF | F_WS) if attr else (F_REF | F_CR | F_CDATA))):
-            return _decode(p, end - start, flags & F_NONASCII)
         if end - start > <Py_ssize_t>sizeof(small):
             out = <unsigned char*>malloc(end - start)
             if out == NULL:
@@ -857,7 +869,7 @@ cdef class _LazyStanza(_Lazy):
                 equal = _str_eq(a.name, <PyObject*>key)
             elif kdata != NULL:
                 name = self._data + (a.ns - self._lo)
-                equal = a.ne - a.ns == klen and name[0] == kdata[0] and memcmp(name, kdata, klen) == 0
+                equal = a.ne - a.ns == klen and fx_eq(name, kdata, klen)
             else:
                 equal = self._name_is(a, key)
             if equal:
@@ -2431,7 +2443,7 @@ cdef class StreamParserC:
         h = (h ^ w) * 0x9E3779B97F4A7C15ULL
         h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9ULL
         e = &URI_CACHE[(h >> 48) & (URI_CACHE_SIZE - 1)]
-        if e.value != NULL and e.llen == length and memcmp(e.local, p, length) == 0:
+        if e.value != NULL and e.llen == length and fx_eq(e.local, p, length):
             return <object>e.value
         uri = _intern_uri(_decode(p, length, False))
         if uri is None:

@@ -28,6 +28,8 @@ cdef extern from "_escape.h":
     unsigned char* fx_escape(unsigned char* out, unsigned char c, unsigned char mask) noexcept nogil
     unsigned char* fx_put_wide(const void* data, int kind, Py_ssize_t k, unsigned char* out, unsigned char mask) noexcept nogil
     Py_ssize_t fx_copy_plain(const unsigned char* s, Py_ssize_t i, Py_ssize_t k, unsigned char** out) noexcept nogil
+
+cdef extern from "_bytes.h":
     void fx_copy(unsigned char* d, const unsigned char* s, Py_ssize_t n) noexcept nogil
 
 cdef extern from "Python.h":

@@ -402,9 +402,7 @@ class Element:
         Paths: ``tag``, ``{ns}tag``, ``{*}tag``, ``*``, ``a/b``, ``.//tag``.
         """
         p: str = path if type(path) is str else _exact_str(path, "path")  # (typed: fast below)
-        if (
-            ("/" not in p or _plain_tag(p)) and "*" not in p and p != "."
-        ):  # a plain tag: no path parsing
+        if _plain_path(p):  # a plain tag: no path parsing
             children = _children_of(self)
             if children is None:
                 return None
@@ -421,7 +419,7 @@ class Element:
     def findall(self, path: StrArg) -> list[Element]:
         """All elements matching ``path``, in document order."""
         p: str = path if type(path) is str else _exact_str(path, "path")  # (typed: fast below)
-        if ("/" not in p or _plain_tag(p)) and "*" not in p and p != ".":
+        if _plain_path(p):
             children = _children_of(self)
             if children is None:
                 return []
@@ -431,9 +429,7 @@ class Element:
     def findtext(self, path: StrArg, default: StrArg | None = None) -> StrArg | None:
         """The text of the first element matching ``path`` ("" when it has none), or ``default``."""
         p: str = path if type(path) is str else _exact_str(path, "path")  # (typed: fast below)
-        if (
-            ("/" not in p or _plain_tag(p)) and "*" not in p and p != "."
-        ):  # as in find(), without the call
+        if _plain_path(p):  # as in find(), without the call
             children = self._children
             if children is None:
                 if self._lazy is not None:  # read in place: the children stay unbuilt
@@ -588,6 +584,24 @@ def _tag_matcher(step: str) -> Callable[[Element], bool]:
         local = step[3:]
         return lambda e: e.tag == local or e.tag.endswith("}" + local)
     return lambda e: e.tag == step
+
+
+# the last path _plain_path() found plain
+_PLAIN_PATH: str | None = None
+
+
+def _plain_path(path: str) -> bool:
+    """Whether ``path`` is a plain tag (``tag``, ``{ns}tag``), which find() and its kin compare
+    with the children's tags without parsing a path. The last path found plain is kept: callers
+    ask for the same few paths again and again, and the same object needs no second look (the
+    tests read the whole string, a character at a time when compiled)."""
+    global _PLAIN_PATH
+    if path is _PLAIN_PATH:
+        return True
+    if ("/" not in path or _plain_tag(path)) and "*" not in path and path != ".":
+        _PLAIN_PATH = path
+        return True
+    return False
 
 
 def _plain_tag(path: str) -> bool:

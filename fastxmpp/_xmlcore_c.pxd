@@ -52,6 +52,8 @@ cpdef Element _make_element(object tag, dict attrib)  # (object: see StrArg in _
 cpdef list _children_of(Element element)
 cdef dict _make_attrib(Element element)
 cdef _settle(Element element)
+cdef bint _plain_path(str path) except -1
+cdef str _PLAIN_PATH
 # the stanza builders' helpers, called at C level (cpdef: _writer_c calls _address by name)
 cdef Element _text_element(str tag, object text)
 cdef bint _as_given(dict attrs) except -1

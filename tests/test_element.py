@@ -253,6 +253,22 @@ def test_findtext_like_elementtree(xmlcore):
     assert ours.findtext("nothing", default="x") == "x"
 
 
+def test_plain_path_kept_for_the_next_call(xmlcore):
+    """find() and its kin remember the last path they found plain (_plain_path): the same
+    object again, and paths that are not plain between and after it, each answer as in
+    ElementTree."""
+    ours = build(xmlcore.Element, SPEC)
+    ref = build(ET.Element, SPEC)
+    body = "{jabber:client}body"
+    for path in [body, body, "*", "*", body, "{urn:x}x/y", "{urn:x}x/y", ".", ".", body, "y"]:
+        assert ours.findtext(path, "d") == ref.findtext(path, "d"), path
+        assert [dump(e) for e in ours.findall(path)] == [dump(e) for e in ref.findall(path)], path
+        found, expected = ours.find(path), ref.find(path)
+        assert (found is None) == (expected is None), path
+        if found is not None:
+            assert dump(found) == dump(expected), path
+
+
 PARSED_STANZA = (
     b"<message from='a@b/c' type='chat'><body>hi</body><thread/>"
     b"<x xmlns='urn:x'><y>in x</y><y xmlns=''>plain</y></x>"

@@ -180,6 +180,40 @@ def test_findtext_and_get_with_keys_that_are_not_the_parsers_strings(pair):
     assert element.get("".join(["fr", "ox"]), "d") == "d"
 
 
+def test_names_values_and_namespaces_of_every_length(parser_cls):
+    """Attribute names and tags of 1 to 40 bytes, read with get() and findtext() by keys equal to
+    them and by keys that differ in one byte (the first, one in the middle, the last), ASCII
+    values of 0 to 40 bytes, and namespace names of 1 to 50 bytes, each declared twice (the
+    compiled parser compares and copies up to 32 bytes as overlapping words, and keeps the
+    namespace names it has seen: every length crosses those bounds)."""
+    letters = "abcdefghijklmnopqrstuvwxyz" * 2
+    names = [letters[:n] for n in range(1, 41)]
+    uris = ["u" + letters[: n - 1] for n in range(1, 51)]
+    data = b"".join(
+        f"<message {name}='{letters[: len(name)]}' v='{letters[: len(name) - 1]}'>"
+        f"<{name} xmlns='{uris[len(name) - 1]}'>{name}</{name}></message>".encode()
+        for name in names
+    )
+    data += b"".join(
+        f"<iq type='get'><q xmlns='{uri}'/><q xmlns='{uri}'/></iq>".encode() for uri in uris * 2
+    )
+    stanzas = parse(parser_cls, data)
+    references = parse(fx.StreamParserPy, data)
+    for name, stanza, reference in zip(names, stanzas[:40], references[:40], strict=True):
+        uri = uris[len(name) - 1]
+        tag = f"{{{uri}}}{name}"
+        keys = {name, "".join(list(name))}
+        for i in {0, len(name) // 2, len(name) - 1}:
+            keys.add(name[:i] + "Z" + name[i + 1 :])
+        for key in sorted(keys):
+            assert stanza.get(key, "d") == reference.get(key, "d"), key
+            path = f"{{{uri}}}{key}"
+            assert stanza.findtext(path, "d") == reference.findtext(path, "d"), path
+        assert stanza.get(name) == letters[: len(name)] and stanza.get("v") == name[:-1]
+        assert stanza.findtext(tag) == name
+    assert [dump(s) for s in stanzas] == [dump(r) for r in references]
+
+
 def test_latin_text_with_ascii_runs(parser_cls):
     """Text and values of Latin-1 characters with ASCII runs of every length around them (the
     compiled parser decodes eight ASCII bytes at a time)."""
