@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import tracemalloc
+from typing import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -136,6 +137,26 @@ def count_instructions(script: str, args: list[str], env: dict[str, str] | None 
     if found is None:
         sys.exit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def add_layouts_argument(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument(
+        "--layouts",
+        type=int,
+        default=1,
+        metavar="K",
+        help="count in K memory layouts (environment sizes) and report the median and range",
+    )
+
+
+def per_item(count: Callable[[int], float], layouts: int, what: str) -> str:
+    """``instructions/<what> <median>`` over ``count(k)`` for the layouts k, with the range
+    when there are several."""
+    counts = sorted(count(k) for k in range(layouts))
+    line = f"instructions/{what} {counts[len(counts) // 2]:9.1f}"
+    if len(counts) > 1:
+        line += f" ({counts[0]:.1f}..{counts[-1]:.1f})"
+    return line
 
 
 def _instructions(path: str, which: str, config: str, layout: int = 0) -> int:
@@ -230,13 +251,7 @@ def main() -> None:
     ap.add_argument("--config", choices=("elements", "handler"), action="append")
     ap.add_argument("--memory", action="store_true", help="also bytes allocated per stanza")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
-    ap.add_argument(
-        "--layouts",
-        type=int,
-        default=1,
-        metavar="K",
-        help="count in K memory layouts (environment sizes) and report the median and range",
-    )
+    add_layouts_argument(ap)
     args = ap.parse_args()
     configs = args.config or ["elements", "handler"]
     n1, n2 = args.n
@@ -250,17 +265,14 @@ def main() -> None:
         for config in configs:
             line = f"{config:9}"
             if not args.no_callgrind:
-                counts = sorted(
-                    (
+
+                def count(k: int, config: str = config) -> float:
+                    return (
                         _instructions(path2, args.parser, config, k)
                         - _instructions(path1, args.parser, config, k)
-                    )
-                    / d
-                    for k in range(args.layouts)
-                )
-                line += f"  instructions/stanza {counts[len(counts) // 2]:9.1f}"
-                if len(counts) > 1:
-                    line += f" ({counts[0]:.1f}..{counts[-1]:.1f})"
+                    ) / d
+
+                line += "  " + per_item(count, args.layouts, "stanza")
             if args.memory:
                 t1, b1, h1 = _memory(path1, args.parser, config)
                 t2, b2, h2 = _memory(path2, args.parser, config)

@@ -34,7 +34,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from callgrind_parse import count_instructions  # noqa: E402 (benchmarks/ is on sys.path)
+from callgrind_parse import (  # noqa: E402 (benchmarks/ is on sys.path)
+    add_layouts_argument,
+    count_instructions,
+    per_item,
+)
 from corpus import NS_CHATSTATES, message_specs  # noqa: E402
 
 CONFIGS = ("chat_state", "plain", "append", "maker", "bytes")
@@ -120,28 +124,20 @@ def main() -> None:
     ap.add_argument("--impl", choices=("c", "py"), default="c")
     ap.add_argument("--n", type=int, nargs=2, default=(1000, 5000), metavar=("N1", "N2"))
     ap.add_argument("--config", choices=CONFIGS, action="append")
-    ap.add_argument(
-        "--layouts",
-        type=int,
-        default=1,
-        metavar="K",
-        help="count in K memory layouts (environment sizes) and report the median and range",
-    )
+    add_layouts_argument(ap)
     args = ap.parse_args()
     n1, n2 = args.n
     if not 0 <= n1 < n2:
         ap.error("need 0 <= N1 < N2")
     print(f"impl={args.impl} N={n1},{n2} (per message: difference / {n2 - n1})")
     for config in args.config or CONFIGS:
-        counts = sorted(
-            (_instructions(n2, args.impl, config, k) - _instructions(n1, args.impl, config, k))
-            / (n2 - n1)
-            for k in range(args.layouts)
-        )
-        line = f"{config:10}  instructions/message {counts[len(counts) // 2]:9.1f}"
-        if len(counts) > 1:
-            line += f" ({counts[0]:.1f}..{counts[-1]:.1f})"
-        print(line, flush=True)
+
+        def count(k: int, config: str = config) -> float:
+            return (
+                _instructions(n2, args.impl, config, k) - _instructions(n1, args.impl, config, k)
+            ) / (n2 - n1)
+
+        print(f"{config:10}  " + per_item(count, args.layouts, "message"), flush=True)
 
 
 if __name__ == "__main__":
