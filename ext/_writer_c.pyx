@@ -258,6 +258,7 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     cdef Element child
     cdef dict attrib
     cdef object lazy
+    cdef _Parts parts
     _put_bytes(b, name.open if _same_str(name.ns, default_ns) else name.open_ns)
     attrib = el._attrib
     lazy = el._lazy
@@ -266,7 +267,8 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
             prefixes = _attribute(b, key, value, prefixes)
     elif lazy is not None:
         if type(lazy) is _Parts:  # a builder's: read in place
-            _parts_attributes(b, <_Parts>lazy)
+            parts = <_Parts>lazy
+            _stanza_attributes(b, parts.to, parts.from_, parts.type, parts.id, parts.lang)
         else:  # still recorded by the parser: the dict is made now
             for key, value in el.attrib.items():
                 prefixes = _attribute(b, key, value, prefixes)
@@ -292,29 +294,32 @@ cdef int _element(Buf* b, Element el, str default_ns, object prefixes, int depth
     return 0
 
 
-cdef int _parts_attributes(Buf* b, _Parts parts) except -1:
-    """The attributes a builder was given (see _Parts), as _attribute writes them. (Written
-    out: each `` name="`` then is a copy of constant size, which the compiler makes a store or
-    two; through a shared helper, which it did not inline, it cost 100 instructions more.)"""
-    if parts.to is not None:
+cdef int _stanza_attributes(
+    Buf* b, object to, object from_, object type, object id, object lang
+) except -1:
+    """The attributes a stanza builder writes (see _Parts), in its order and as _attribute
+    writes them; None leaves one out. (Written out: each `` name="`` then is a copy of
+    constant size, which the compiler makes a store or two; through a shared helper, which it
+    did not inline, it cost 100 instructions more.)"""
+    if to is not None:
         _put(b, ' to="', 5)
-        _put_str(b, parts.to, True, "to")
+        _put_str(b, to, True, "to")
         _put(b, '"', 1)
-    if parts.from_ is not None:
+    if from_ is not None:
         _put(b, ' from="', 7)
-        _put_str(b, parts.from_, True, "from")
+        _put_str(b, from_, True, "from")
         _put(b, '"', 1)
-    if parts.type is not None:
+    if type is not None:
         _put(b, ' type="', 7)
-        _put_str(b, parts.type, True, "type")
+        _put_str(b, type, True, "type")
         _put(b, '"', 1)
-    if parts.id is not None:
+    if id is not None:
         _put(b, ' id="', 5)
-        _put_str(b, parts.id, True, "id")
+        _put_str(b, id, True, "id")
         _put(b, '"', 1)
-    if parts.lang is not None:
+    if lang is not None:
         _put(b, ' xml:lang="', 11)
-        _put_str(b, parts.lang, True, _core.XML_LANG)
+        _put_str(b, lang, True, _core.XML_LANG)
         _put(b, '"', 1)
     return 0
 
@@ -428,19 +433,7 @@ def message_bytes(to, body, type, id, chat_state=None):
     b.heap = False
     try:
         _put(&b, "<message", 8)
-        # the attributes in message()'s order (see _parts_attributes), each as _element writes it
-        if to is not None:
-            _put(&b, ' to="', 5)
-            _put_str(&b, to, True, "to")
-            _put(&b, '"', 1)
-        if type is not None:
-            _put(&b, ' type="', 7)
-            _put_str(&b, type, True, "type")
-            _put(&b, '"', 1)
-        if id is not None:
-            _put(&b, ' id="', 5)
-            _put_str(&b, id, True, "id")
-            _put(&b, '"', 1)
+        _stanza_attributes(&b, to, None, type, id, None)
         if body is None and state is None:
             _put(&b, "/>", 2)
         else:
