@@ -24,7 +24,6 @@
 #define FX_ESCAPE_H
 
 #include <Python.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "_bytes.h"  /* fx_copy */
